@@ -1,0 +1,59 @@
+#pragma once
+// A batch of samples of one compile-time shape.
+//
+// Layout: NCHW, row-major, contiguous. Chosen because (1) it is PyTorch's layout, so golden
+// vectors and safetensors weights are used byte for byte with no transposition; (2) with
+// im2col, conv forward for one sample is a single GEMM W[Cout, Cin*K*K] x col[Cin*K*K, H*W]
+// whose result is already that sample's NCHW output; (3) per-channel work (BatchNorm,
+// pooling) streams over contiguous H*W planes.
+#include <cassert>
+#include <cstddef>
+#include <span>
+
+#include "ctnn/core/aligned_buffer.hpp"
+#include "ctnn/core/shape.hpp"
+
+namespace ctnn {
+
+template <class S, class T = float>
+class Tensor {
+ public:
+  using shape = S;
+  using value_type = T;
+  static constexpr std::size_t sample_size = S::size;
+
+  Tensor() = default;
+  explicit Tensor(std::size_t batch) { resize(batch); }
+
+  // Growing allocates; shrinking or regrowing to an earlier size does not.
+  void resize(std::size_t batch) {
+    buffer_.resize(batch * sample_size);
+    batch_ = batch;
+  }
+
+  std::size_t batch() const noexcept { return batch_; }
+  std::size_t size() const noexcept { return batch_ * sample_size; }
+  T* data() noexcept { return buffer_.data(); }
+  const T* data() const noexcept { return buffer_.data(); }
+  T* sample(std::size_t n) noexcept { return data() + n * sample_size; }
+  const T* sample(std::size_t n) const noexcept { return data() + n * sample_size; }
+  std::span<T> span() noexcept { return {data(), size()}; }
+  std::span<const T> span() const noexcept { return {data(), size()}; }
+
+  T& operator()(std::size_t n, std::size_t c, std::size_t h, std::size_t w) noexcept {
+    return data()[((n * S::channels + c) * S::height + h) * S::width + w];
+  }
+  const T& operator()(std::size_t n, std::size_t c, std::size_t h, std::size_t w) const noexcept {
+    return data()[((n * S::channels + c) * S::height + h) * S::width + w];
+  }
+  T& operator[](std::size_t i) noexcept { return data()[i]; }
+  const T& operator[](std::size_t i) const noexcept { return data()[i]; }
+
+  void zero() { buffer_.zero(); }
+
+ private:
+  AlignedBuffer<T> buffer_;
+  std::size_t batch_ = 0;
+};
+
+}  // namespace ctnn
