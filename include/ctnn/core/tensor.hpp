@@ -9,6 +9,7 @@
 #include <cassert>
 #include <cstddef>
 #include <span>
+#include <type_traits>
 
 #include "ctnn/core/aligned_buffer.hpp"
 #include "ctnn/core/shape.hpp"
@@ -54,6 +55,37 @@ class Tensor {
  private:
   AlignedBuffer<T> buffer_;
   std::size_t batch_ = 0;
+};
+
+// A non-owning view of a batch: what layers hand each other and what forward() returns.
+template <class S, class T = const float>
+struct TensorView {
+  using shape = S;
+  static constexpr std::size_t sample_size = S::size;
+  T* ptr = nullptr;
+  std::size_t n = 0;
+
+  TensorView() = default;
+  TensorView(T* p, std::size_t batch) : ptr(p), n(batch) {}
+  template <class U>
+    requires std::is_convertible_v<U*, T*>
+  TensorView(Tensor<S, U>& t) : ptr(t.data()), n(t.batch()) {}
+  template <class U>
+    requires std::is_convertible_v<const U*, T*>
+  TensorView(const Tensor<S, U>& t) : ptr(t.data()), n(t.batch()) {}
+  template <class U>
+    requires std::is_convertible_v<U*, T*>
+  TensorView(TensorView<S, U> v) : ptr(v.ptr), n(v.n) {}
+
+  T* data() const noexcept { return ptr; }
+  std::size_t batch() const noexcept { return n; }
+  std::size_t size() const noexcept { return n * sample_size; }
+  T* sample(std::size_t i) const noexcept { return ptr + i * sample_size; }
+  T& operator[](std::size_t i) const noexcept { return ptr[i]; }
+  T& operator()(std::size_t b, std::size_t c, std::size_t h, std::size_t w) const noexcept {
+    return ptr[((b * S::channels + c) * S::height + h) * S::width + w];
+  }
+  std::span<T> span() const noexcept { return {ptr, size()}; }
 };
 
 }  // namespace ctnn

@@ -30,4 +30,13 @@ inline int thread_id() noexcept {
 #endif
 }
 
+// Size of the current parallel team (1 outside a parallel region).
+inline int num_threads_in_team() noexcept {
+#ifdef _OPENMP
+  return omp_get_num_threads();
+#else
+  return 1;
+#endif
+}
+
 }  // namespace ctnn

@@ -1,0 +1,20 @@
+#pragma once
+// The whole core library: shapes, tensors, layers, Sequential, loss and optimizers.
+// Data loading (ctnn/data/...) and serialization (ctnn/io/...) are included separately.
+#include "ctnn/core/aligned_buffer.hpp"
+#include "ctnn/core/parameter.hpp"
+#include "ctnn/core/random.hpp"
+#include "ctnn/core/shape.hpp"
+#include "ctnn/core/tensor.hpp"
+#include "ctnn/core/threads.hpp"
+#include "ctnn/layers/batchnorm.hpp"
+#include "ctnn/layers/conv.hpp"
+#include "ctnn/layers/dropout.hpp"
+#include "ctnn/layers/flatten.hpp"
+#include "ctnn/layers/linear.hpp"
+#include "ctnn/layers/pool.hpp"
+#include "ctnn/layers/relu.hpp"
+#include "ctnn/layers/sequential.hpp"
+#include "ctnn/loss/cross_entropy.hpp"
+#include "ctnn/optim/adam.hpp"
+#include "ctnn/optim/sgd.hpp"

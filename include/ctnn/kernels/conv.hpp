@@ -1,0 +1,170 @@
+#pragma once
+// 2-D convolution as im2col + GEMM, parallel over the batch.
+// PyTorch Conv2d semantics: zero padding, floor output size, weight [Cout, Cin, K, K].
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+#include "ctnn/core/threads.hpp"
+#include "ctnn/kernels/eigen.hpp"
+
+namespace ctnn::kernels {
+
+struct ConvGeometry {
+  std::size_t cin, cout, k, stride, pad, h, w, ho, wo;
+  constexpr std::size_t in_size() const { return cin * h * w; }
+  constexpr std::size_t out_size() const { return cout * ho * wo; }
+  constexpr std::size_t patch() const { return cin * k * k; }     // rows of col
+  constexpr std::size_t out_plane() const { return ho * wo; }     // columns of col
+  constexpr std::size_t col_size() const { return patch() * out_plane(); }
+  constexpr std::size_t weight_size() const { return cout * patch(); }
+  // A 1x1, stride-1, unpadded conv reads its input directly as the col matrix.
+  constexpr bool is_pointwise() const { return k == 1 && stride == 1 && pad == 0; }
+};
+
+// x: [Cin, H, W] one sample  ->  col: [Cin*K*K, Ho*Wo]
+template <class T>
+void im2col(const T* x, const ConvGeometry& g, T* col) {
+  const std::size_t plane = g.out_plane();
+  for (std::size_t c = 0; c < g.cin; ++c) {
+    const T* xc = x + c * g.h * g.w;
+    for (std::size_t ky = 0; ky < g.k; ++ky) {
+      for (std::size_t kx = 0; kx < g.k; ++kx) {
+        T* row = col + ((c * g.k + ky) * g.k + kx) * plane;
+        for (std::size_t oy = 0; oy < g.ho; ++oy) {
+          const long iy = static_cast<long>(oy * g.stride + ky) - static_cast<long>(g.pad);
+          T* out = row + oy * g.wo;
+          if (iy < 0 || iy >= static_cast<long>(g.h)) {
+            std::fill(out, out + g.wo, T(0));
+            continue;
+          }
+          const T* xrow = xc + static_cast<std::size_t>(iy) * g.w;
+          const long x0 = static_cast<long>(kx) - static_cast<long>(g.pad);
+          if (g.stride == 1) {
+            // Contiguous run: zero the padded edges, copy the middle.
+            const long lo = std::max<long>(0, -x0);
+            const long hi = std::min<long>(static_cast<long>(g.wo), static_cast<long>(g.w) - x0);
+            for (long ox = 0; ox < lo; ++ox) out[ox] = T(0);
+            if (hi > lo) std::memcpy(out + lo, xrow + (x0 + lo), sizeof(T) * static_cast<std::size_t>(hi - lo));
+            for (long ox = std::max(hi, lo); ox < static_cast<long>(g.wo); ++ox) out[ox] = T(0);
+          } else {
+            for (std::size_t ox = 0; ox < g.wo; ++ox) {
+              const long ix = static_cast<long>(ox * g.stride) + x0;
+              out[ox] = (ix < 0 || ix >= static_cast<long>(g.w)) ? T(0) : xrow[ix];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// col: [Cin*K*K, Ho*Wo]  ->  dx: [Cin, H, W], overwritten (the adjoint of im2col).
+template <class T>
+void col2im(const T* col, const ConvGeometry& g, T* dx) {
+  std::fill(dx, dx + g.in_size(), T(0));
+  const std::size_t plane = g.out_plane();
+  for (std::size_t c = 0; c < g.cin; ++c) {
+    T* dxc = dx + c * g.h * g.w;
+    for (std::size_t ky = 0; ky < g.k; ++ky) {
+      for (std::size_t kx = 0; kx < g.k; ++kx) {
+        const T* row = col + ((c * g.k + ky) * g.k + kx) * plane;
+        for (std::size_t oy = 0; oy < g.ho; ++oy) {
+          const long iy = static_cast<long>(oy * g.stride + ky) - static_cast<long>(g.pad);
+          if (iy < 0 || iy >= static_cast<long>(g.h)) continue;
+          T* dxrow = dxc + static_cast<std::size_t>(iy) * g.w;
+          const T* in = row + oy * g.wo;
+          const long x0 = static_cast<long>(kx) - static_cast<long>(g.pad);
+          if (g.stride == 1) {
+            const long lo = std::max<long>(0, -x0);
+            const long hi = std::min<long>(static_cast<long>(g.wo), static_cast<long>(g.w) - x0);
+            for (long ox = lo; ox < hi; ++ox) dxrow[ox + x0] += in[ox];
+          } else {
+            for (std::size_t ox = 0; ox < g.wo; ++ox) {
+              const long ix = static_cast<long>(ox * g.stride) + x0;
+              if (ix >= 0 && ix < static_cast<long>(g.w)) dxrow[ix] += in[ox];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// x: [N, Cin, H, W], weight: [Cout, Cin*K*K], bias: [Cout]  ->  y: [N, Cout, Ho, Wo]
+// col_ws: num_threads() * col_size() scratch.
+template <class T>
+void conv2d_forward(const T* x, const T* weight, const T* bias, T* y, std::size_t n,
+                    const ConvGeometry& g, T* col_ws) {
+  const auto P = static_cast<Eigen::Index>(g.patch());
+  const auto HW = static_cast<Eigen::Index>(g.out_plane());
+  const auto Co = static_cast<Eigen::Index>(g.cout);
+  ConstMatMap<T> W(weight, Co, P);
+  Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>> b(bias, Co);
+#pragma omp parallel for schedule(static)
+  for (std::size_t i = 0; i < n; ++i) {
+    const T* col = x + i * g.in_size();
+    if (!g.is_pointwise()) {
+      T* ws = col_ws + static_cast<std::size_t>(thread_id()) * g.col_size();
+      im2col(x + i * g.in_size(), g, ws);
+      col = ws;
+    }
+    MutMatMap<T> Y(y + i * g.out_size(), Co, HW);
+    Y.noalias() = W * ConstMatMap<T>(col, P, HW);
+    Y.colwise() += b;
+  }
+}
+
+// Gradients: dweight, dbias accumulate (+=) like PyTorch's .grad; dx (if not null) is overwritten.
+// col_ws: num_threads() * col_size(); dw_ws: num_threads() * (weight_size() + cout).
+template <class T>
+void conv2d_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight, T* dbias,
+                     std::size_t n, const ConvGeometry& g, T* col_ws, T* dw_ws) {
+  const auto P = static_cast<Eigen::Index>(g.patch());
+  const auto HW = static_cast<Eigen::Index>(g.out_plane());
+  const auto Co = static_cast<Eigen::Index>(g.cout);
+  const std::size_t partial = g.weight_size() + g.cout;
+  int used_threads = 1;
+  ConstMatMap<T> W(weight, Co, P);
+#pragma omp parallel
+  {
+    const int tid = thread_id();
+#pragma omp single
+    used_threads = num_threads_in_team();
+    T* ws = g.is_pointwise() ? nullptr : col_ws + static_cast<std::size_t>(tid) * g.col_size();
+    T* dwt = dw_ws + static_cast<std::size_t>(tid) * partial;
+    MutMatMap<T> dWt(dwt, Co, P);
+    Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>> dbt(dwt + g.weight_size(), Co);
+    dWt.setZero();
+    dbt.setZero();
+#pragma omp for schedule(static)
+    for (std::size_t i = 0; i < n; ++i) {
+      ConstMatMap<T> dY(dy + i * g.out_size(), Co, HW);
+      const T* col = x + i * g.in_size();
+      if (!g.is_pointwise()) {
+        im2col(x + i * g.in_size(), g, ws);
+        col = ws;
+      }
+      dWt.noalias() += dY * ConstMatMap<T>(col, P, HW).transpose();
+      dbt += dY.rowwise().sum();
+      if (dx) {
+        if (g.is_pointwise()) {
+          MutMatMap<T>(dx + i * g.in_size(), P, HW).noalias() = W.transpose() * dY;
+        } else {
+          MutMatMap<T>(ws, P, HW).noalias() = W.transpose() * dY;
+          col2im(ws, g, dx + i * g.in_size());
+        }
+      }
+    }
+  }
+  // Reduce per-thread partials in a fixed order so results do not depend on timing.
+  ArrMap<T> dwb(dweight, static_cast<Eigen::Index>(g.weight_size()));
+  ArrMap<T> dbb(dbias, Co);
+  for (int t = 0; t < used_threads; ++t) {
+    const T* part = dw_ws + static_cast<std::size_t>(t) * partial;
+    dwb += ConstArrMap<T>(part, static_cast<Eigen::Index>(g.weight_size()));
+    dbb += ConstArrMap<T>(part + g.weight_size(), Co);
+  }
+}
+
+}  // namespace ctnn::kernels

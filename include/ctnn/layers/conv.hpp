@@ -1,0 +1,87 @@
+#pragma once
+// Conv<In, Out, K, Stride = 1, Pad = K / 2>: torch.nn.Conv2d(In, Out, K, stride=Stride, padding=Pad).
+// Note the default padding keeps the size for odd K ("same"), where PyTorch's default is 0.
+#include <cmath>
+#include <cstddef>
+
+#include "ctnn/core/aligned_buffer.hpp"
+#include "ctnn/core/parameter.hpp"
+#include "ctnn/core/threads.hpp"
+#include "ctnn/kernels/conv.hpp"
+#include "ctnn/layers/layer.hpp"
+
+namespace ctnn {
+
+template <class T, class In, std::size_t Cin, std::size_t Cout, std::size_t K, std::size_t Stride,
+          std::size_t Pad, std::size_t Position>
+class ConvLayer {
+  static_assert(error::Conv_at_layer<Position>::template expects_input_channels<Cin>::template but_receives<In::channels>::ok);
+  static_assert(error::Conv_at_layer<Position>::template has_kernel<K>::template larger_than_its_padded_input<
+                In::height + 2 * Pad, In::width + 2 * Pad>::ok);
+
+ public:
+  using in_shape = In;
+  using out_shape = Shape<Cout, window_out(In::height, K, Stride, Pad), window_out(In::width, K, Stride, Pad)>;
+  static constexpr kernels::ConvGeometry geometry{Cin, Cout, K, Stride, Pad, In::height, In::width,
+                                                  out_shape::height, out_shape::width};
+  static constexpr std::size_t weight_size = Cout * Cin * K * K;
+  static constexpr std::size_t param_count = weight_size + Cout;
+  static constexpr std::size_t buffer_count = 0;
+  static constexpr const char* kind_name = "Conv";
+
+  void attach(T* params, T* grads, T*) {
+    weight_ = params;
+    bias_ = params + weight_size;
+    dweight_ = grads;
+    dbias_ = grads + weight_size;
+  }
+
+  // PyTorch's default: kaiming_uniform(a=sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in)), same bias bound.
+  void reset_parameters(Rng& rng) {
+    const double bound = 1.0 / std::sqrt(static_cast<double>(Cin * K * K));
+    for (std::size_t i = 0; i < weight_size; ++i) weight_[i] = static_cast<T>(rng.uniform(-bound, bound));
+    for (std::size_t i = 0; i < Cout; ++i) bias_[i] = static_cast<T>(rng.uniform(-bound, bound));
+  }
+
+  template <class F>
+  static void describe(F&& f) {
+    f(TensorInfo{"weight", ParamKind::weight, 0, weight_size, {Cout, Cin, K, K}, 4});
+    f(TensorInfo{"bias", ParamKind::bias, weight_size, Cout, {Cout, 0, 0, 0}, 1});
+  }
+  template <class F>
+  static void describe_buffers(F&&) {}
+
+  void forward(const T* x, T* y, std::size_t n, Context&) {
+    reserve();
+    kernels::conv2d_forward(x, weight_, bias_, y, n, geometry, col_.data());
+  }
+
+  void backward(const T* x, const T*, const T* dy, T* dx, std::size_t n, Context&) {
+    reserve();
+    kernels::conv2d_backward(x, weight_, dy, dx, dweight_, dbias_, n, geometry, col_.data(), partial_.data());
+  }
+
+ private:
+  // Workspaces depend on the thread count, not the batch: grown once, then reused.
+  void reserve() {
+    const auto threads = static_cast<std::size_t>(num_threads());
+    if (!geometry.is_pointwise() && col_.size() < threads * geometry.col_size()) col_.resize(threads * geometry.col_size());
+    if (partial_.size() < threads * param_count) partial_.resize(threads * param_count);
+  }
+
+  T* weight_ = nullptr;
+  T* bias_ = nullptr;
+  T* dweight_ = nullptr;
+  T* dbias_ = nullptr;
+  AlignedBuffer<T> col_;
+  AlignedBuffer<T> partial_;
+};
+
+template <std::size_t In, std::size_t Out, std::size_t K, std::size_t Stride = 1, std::size_t Pad = K / 2>
+struct Conv {
+  static_assert(In > 0 && Out > 0 && K > 0 && Stride > 0, "ctnn::Conv<In, Out, K, Stride, Pad>: In, Out, K and Stride must be positive");
+  template <class T, class InShape, std::size_t Position>
+  using bind = ConvLayer<T, InShape, In, Out, K, Stride, Pad, Position>;
+};
+
+}  // namespace ctnn

@@ -1,0 +1,65 @@
+#pragma once
+// SGD: torch.optim.SGD (momentum, dampening, Nesterov, L2 weight decay added to the gradient).
+#include <stdexcept>
+
+#include "ctnn/kernels/eigen.hpp"
+#include "ctnn/optim/optimizer.hpp"
+
+namespace ctnn {
+
+struct SGDOptions {
+  double lr = 0.01;
+  double momentum = 0.0;
+  double dampening = 0.0;
+  double weight_decay = 0.0;
+  bool nesterov = false;
+};
+
+template <class T>
+class SGD : public OptimizerBase<T> {
+  using Base = OptimizerBase<T>;
+
+ public:
+  SGD(Parameters<T> params, SGDOptions options) : Base(std::move(params), 1), options_(options) {
+    if (options.lr < 0) throw std::invalid_argument("SGD: lr must be >= 0");
+    if (options.momentum < 0) throw std::invalid_argument("SGD: momentum must be >= 0");
+    if (options.weight_decay < 0) throw std::invalid_argument("SGD: weight_decay must be >= 0");
+    if (options.nesterov && (options.momentum <= 0 || options.dampening != 0))
+      throw std::invalid_argument("SGD: Nesterov momentum requires a momentum and zero dampening");
+  }
+
+  void step() {
+    const T lr = static_cast<T>(options_.lr), mu = static_cast<T>(options_.momentum),
+            damp = static_cast<T>(1 - options_.dampening), wd = static_cast<T>(options_.weight_decay);
+    const bool first = this->steps_ == 0;
+    for (std::size_t i = 0; i < this->params_.size(); ++i) {
+      auto& p = this->params_[i];
+      T* buf = this->slot(0, i);
+      parallel_chunks(p.size, [&](std::size_t b, std::size_t e) {
+        const auto n = static_cast<Eigen::Index>(e - b);
+        kernels::ArrMap<T> w(p.value + b, n), m(buf + b, n);
+        kernels::ConstArrMap<T> g0(p.grad + b, n);
+        if (mu == T(0)) {
+          w -= lr * (g0 + wd * w);
+          return;
+        }
+        // PyTorch starts the momentum buffer at the first gradient (no dampening on step 1).
+        if (first) m = g0 + wd * w;
+        else m = mu * m + damp * (g0 + wd * w);
+        if (options_.nesterov) w -= lr * ((g0 + wd * w) + mu * m);
+        else w -= lr * m;
+      });
+    }
+    ++this->steps_;
+  }
+
+  SGDOptions& options() { return options_; }
+
+ private:
+  SGDOptions options_;
+};
+
+template <class T>
+SGD(Parameters<T>, SGDOptions) -> SGD<T>;
+
+}  // namespace ctnn
