@@ -7,6 +7,7 @@
 
 #include "ctnn/core/threads.hpp"
 #include "ctnn/kernels/eigen.hpp"
+#include "ctnn/kernels/gemm.hpp"
 
 namespace ctnn::kernels {
 
@@ -91,41 +92,46 @@ void col2im(const T* col, const ConvGeometry& g, T* dx) {
   }
 }
 
-// x: [N, Cin, H, W], weight: [Cout, Cin*K*K], bias: [Cout]  ->  y: [N, Cout, Ho, Wo]
-// col_ws: num_threads() * col_size() scratch.
+// One thread's GEMM plans: blocking workspaces kept across calls so steady-state steps allocate nothing.
 template <class T>
-void conv2d_forward(const T* x, const T* weight, const T* bias, T* y, std::size_t n,
-                    const ConvGeometry& g, T* col_ws) {
+struct ConvThreadPlans {
+  GemmPlan<T> forward, weight_grad, input_grad;
+};
+
+// x: [N, Cin, H, W], weight: [Cout, Cin*K*K], bias: [Cout]  ->  y: [N, Cout, Ho, Wo]
+// Per thread: col_ws holds col_size() scratch, plans one ConvThreadPlans (arrays of num_threads()).
+template <class T>
+void conv2d_forward(const T* x, const T* weight, const T* bias, T* y, std::size_t n, const ConvGeometry& g,
+                    T* col_ws, ConvThreadPlans<T>* plans) {
   const auto P = static_cast<Eigen::Index>(g.patch());
   const auto HW = static_cast<Eigen::Index>(g.out_plane());
   const auto Co = static_cast<Eigen::Index>(g.cout);
-  ConstMatMap<T> W(weight, Co, P);
   Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>> b(bias, Co);
 #pragma omp parallel for schedule(static)
   for (std::size_t i = 0; i < n; ++i) {
+    const int tid = thread_id();
     const T* col = x + i * g.in_size();
     if (!g.is_pointwise()) {
-      T* ws = col_ws + static_cast<std::size_t>(thread_id()) * g.col_size();
+      T* ws = col_ws + static_cast<std::size_t>(tid) * g.col_size();
       im2col(x + i * g.in_size(), g, ws);
       col = ws;
     }
-    MutMatMap<T> Y(y + i * g.out_size(), Co, HW);
-    Y.noalias() = W * ConstMatMap<T>(col, P, HW);
-    Y.colwise() += b;
+    T* yi = y + i * g.out_size();
+    plans[tid].forward.template run<false, false>(Co, HW, P, weight, P, col, HW, yi, HW, false);
+    MutMatMap<T>(yi, Co, HW).colwise() += b;
   }
 }
 
 // Gradients: dweight, dbias accumulate (+=) like PyTorch's .grad; dx (if not null) is overwritten.
-// col_ws: num_threads() * col_size(); dw_ws: num_threads() * (weight_size() + cout).
+// Per thread: col_ws holds col_size(), dw_ws holds weight_size() + cout partial sums.
 template <class T>
-void conv2d_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight, T* dbias,
-                     std::size_t n, const ConvGeometry& g, T* col_ws, T* dw_ws) {
+void conv2d_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight, T* dbias, std::size_t n,
+                     const ConvGeometry& g, T* col_ws, T* dw_ws, ConvThreadPlans<T>* plans) {
   const auto P = static_cast<Eigen::Index>(g.patch());
   const auto HW = static_cast<Eigen::Index>(g.out_plane());
   const auto Co = static_cast<Eigen::Index>(g.cout);
   const std::size_t partial = g.weight_size() + g.cout;
   int used_threads = 1;
-  ConstMatMap<T> W(weight, Co, P);
 #pragma omp parallel
   {
     const int tid = thread_id();
@@ -133,27 +139,25 @@ void conv2d_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight
     used_threads = num_threads_in_team();
     T* ws = g.is_pointwise() ? nullptr : col_ws + static_cast<std::size_t>(tid) * g.col_size();
     T* dwt = dw_ws + static_cast<std::size_t>(tid) * partial;
-    MutMatMap<T> dWt(dwt, Co, P);
     Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>> dbt(dwt + g.weight_size(), Co);
-    dWt.setZero();
-    dbt.setZero();
+    std::fill(dwt, dwt + partial, T(0));
+    ConvThreadPlans<T>& plan = plans[tid];
 #pragma omp for schedule(static)
     for (std::size_t i = 0; i < n; ++i) {
-      ConstMatMap<T> dY(dy + i * g.out_size(), Co, HW);
+      const T* dyi = dy + i * g.out_size();
       const T* col = x + i * g.in_size();
       if (!g.is_pointwise()) {
         im2col(x + i * g.in_size(), g, ws);
         col = ws;
       }
-      dWt.noalias() += dY * ConstMatMap<T>(col, P, HW).transpose();
-      dbt += dY.rowwise().sum();
+      // dW[Co, P] += dY[Co, HW] * col[P, HW]^T
+      plan.weight_grad.template run<false, true>(Co, P, HW, dyi, HW, col, HW, dwt, P, true);
+      dbt += ConstMatMap<T>(dyi, Co, HW).rowwise().sum();
       if (dx) {
-        if (g.is_pointwise()) {
-          MutMatMap<T>(dx + i * g.in_size(), P, HW).noalias() = W.transpose() * dY;
-        } else {
-          MutMatMap<T>(ws, P, HW).noalias() = W.transpose() * dY;
-          col2im(ws, g, dx + i * g.in_size());
-        }
+        // dcol[P, HW] = W[Co, P]^T * dY[Co, HW], scattered back by col2im
+        T* dcol = g.is_pointwise() ? dx + i * g.in_size() : ws;
+        plan.input_grad.template run<true, false>(P, HW, Co, weight, P, dyi, HW, dcol, HW, false);
+        if (!g.is_pointwise()) col2im(ws, g, dx + i * g.in_size());
       }
     }
   }

@@ -3,6 +3,7 @@
 // Note the default padding keeps the size for odd K ("same"), where PyTorch's default is 0.
 #include <cmath>
 #include <cstddef>
+#include <vector>
 
 #include "ctnn/core/aligned_buffer.hpp"
 #include "ctnn/core/parameter.hpp"
@@ -53,12 +54,13 @@ class ConvLayer {
 
   void forward(const T* x, T* y, std::size_t n, Context&) {
     reserve();
-    kernels::conv2d_forward(x, weight_, bias_, y, n, geometry, col_.data());
+    kernels::conv2d_forward(x, weight_, bias_, y, n, geometry, col_.data(), plans_.data());
   }
 
   void backward(const T* x, const T*, const T* dy, T* dx, std::size_t n, Context&) {
     reserve();
-    kernels::conv2d_backward(x, weight_, dy, dx, dweight_, dbias_, n, geometry, col_.data(), partial_.data());
+    kernels::conv2d_backward(x, weight_, dy, dx, dweight_, dbias_, n, geometry, col_.data(), partial_.data(),
+                              plans_.data());
   }
 
  private:
@@ -67,6 +69,7 @@ class ConvLayer {
     const auto threads = static_cast<std::size_t>(num_threads());
     if (!geometry.is_pointwise() && col_.size() < threads * geometry.col_size()) col_.resize(threads * geometry.col_size());
     if (partial_.size() < threads * param_count) partial_.resize(threads * param_count);
+    if (plans_.size() < threads) plans_.resize(threads);
   }
 
   T* weight_ = nullptr;
@@ -75,6 +78,7 @@ class ConvLayer {
   T* dbias_ = nullptr;
   AlignedBuffer<T> col_;
   AlignedBuffer<T> partial_;
+  std::vector<kernels::ConvThreadPlans<T>> plans_;
 };
 
 template <std::size_t In, std::size_t Out, std::size_t K, std::size_t Stride = 1, std::size_t Pad = K / 2>

@@ -44,9 +44,11 @@ class LinearLayer {
   template <class F>
   static void describe_buffers(F&&) {}
 
-  void forward(const T* x, T* y, std::size_t n, Context&) { kernels::linear_forward(x, weight_, bias_, y, n, I, Out); }
+  void forward(const T* x, T* y, std::size_t n, Context&) {
+    kernels::linear_forward(x, weight_, bias_, y, n, I, Out, forward_plan_);
+  }
   void backward(const T* x, const T*, const T* dy, T* dx, std::size_t n, Context&) {
-    kernels::linear_backward(x, weight_, dy, dx, dweight_, dbias_, n, I, Out);
+    kernels::linear_backward(x, weight_, dy, dx, dweight_, dbias_, n, I, Out, weight_plan_, input_plan_);
   }
 
  private:
@@ -54,6 +56,7 @@ class LinearLayer {
   T* bias_ = nullptr;
   T* dweight_ = nullptr;
   T* dbias_ = nullptr;
+  kernels::GemmPlan<T> forward_plan_, weight_plan_, input_plan_;
 };
 
 template <std::size_t Out>

@@ -1,0 +1,51 @@
+#pragma once
+// A reusable single-threaded GEMM on row-major buffers, running Eigen's own packed kernels with a
+// blocking workspace that is kept between calls: after the first call of a given size (or
+// smaller), a GEMM allocates nothing. (Eigen's expression API allocates its packing buffers on
+// every product larger than EIGEN_STACK_ALLOCATION_LIMIT.) Callers parallelise around it.
+#include <Eigen/Core>
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+namespace ctnn::kernels {
+
+template <class T>
+class GemmPlan {
+ public:
+  // C[M, N] = (or +=) op(A)[M, K] * op(B)[K, N]; all row-major with leading dimensions lda, ldb, ldc.
+  // op(A) = A, stored [M, K], or A^T with A stored [K, M] when TransA; likewise for B.
+  template <bool TransA, bool TransB>
+  void run(Eigen::Index M, Eigen::Index N, Eigen::Index K, const T* A, Eigen::Index lda, const T* B,
+           Eigen::Index ldb, T* C, Eigen::Index ldc, bool accumulate) {
+    if (!accumulate) {
+      for (Eigen::Index i = 0; i < M; ++i) std::memset(C + i * ldc, 0, sizeof(T) * static_cast<std::size_t>(N));
+    }
+    if (M == 0 || N == 0 || K == 0) return;
+    reserve(N, M, K);
+    // Row-major C is column-major C^T = op(B)^T * op(A)^T: Eigen's column-major kernel with the
+    // operands' storage orders chosen so that no data is transposed.
+    constexpr int lhs_order = TransB ? Eigen::RowMajor : Eigen::ColMajor;
+    constexpr int rhs_order = TransA ? Eigen::RowMajor : Eigen::ColMajor;
+    Eigen::internal::general_matrix_matrix_product<Eigen::Index, T, lhs_order, false, T, rhs_order, false,
+                                                   Eigen::ColMajor, 1>::run(N, M, K, B, ldb, A, lda, C, 1, ldc,
+                                                                            T(1), *blocking_, nullptr);
+  }
+
+ private:
+  using Blocking = Eigen::internal::gemm_blocking_space<Eigen::ColMajor, T, T, Eigen::Dynamic, Eigen::Dynamic,
+                                                        Eigen::Dynamic, 1, false>;
+  void reserve(Eigen::Index rows, Eigen::Index cols, Eigen::Index depth) {
+    if (blocking_ && rows <= rows_ && cols <= cols_ && depth <= depth_) return;
+    rows_ = std::max(rows, rows_);
+    cols_ = std::max(cols, cols_);
+    depth_ = std::max(depth, depth_);
+    blocking_ = std::make_unique<Blocking>(rows_, cols_, depth_, 1, true);
+    blocking_->allocateAll();
+  }
+
+  std::unique_ptr<Blocking> blocking_;
+  Eigen::Index rows_ = 0, cols_ = 0, depth_ = 0;
+};
+
+}  // namespace ctnn::kernels
