@@ -42,6 +42,18 @@ struct bind_layers<T, InShape, Position, Spec, Rest...> {
   using type = decltype(std::tuple_cat(std::declval<std::tuple<layer>>(), std::declval<typename next::type>()));
   using out_shape = typename next::out_shape;
 };
+template <class T, class InputSpec, class... Specs>
+struct bind_layers_of {
+  using type = bind_layers<T, typename InputSpec::shape, 1, Specs...>;
+};
+template <class X>
+struct input_shape {
+  using type = Shape<1, 1, 1>;  // placeholder after a failed check; never used for computation
+};
+template <std::size_t C, std::size_t H, std::size_t W>
+struct input_shape<Input<C, H, W>> {
+  using type = Shape<C, H, W>;
+};
 }  // namespace detail
 
 template <class T, class InputSpec, class... Specs>
@@ -50,16 +62,19 @@ class BasicSequential {
                 "ctnn::Sequential: the first element must be ctnn::Input<C, H, W>, the shape of one sample");
   static_assert(sizeof...(Specs) > 0, "ctnn::Sequential: give at least one layer after Input");
   static_assert(std::is_floating_point_v<T>, "ctnn::BasicSequential: the scalar type must be float or double");
-  using Binder = detail::bind_layers<T, typename InputSpec::shape, 1, Specs...>;
+  // Without an Input there is nothing to infer from: bind no layers, so the assert above is the only error.
+  using Binder = typename std::conditional_t<detail::is_input<InputSpec>::value,
+                                             detail::bind_layers_of<T, InputSpec, Specs...>,
+                                             std::type_identity<detail::bind_layers<T, Shape<1, 1, 1>, 1>>>::type;
 
  public:
   using scalar = T;
   using layers_type = typename Binder::type;
-  using in_shape = typename InputSpec::shape;
+  using in_shape = typename detail::input_shape<InputSpec>::type;
   using out_shape = typename Binder::out_shape;
   using input_tensor = Tensor<in_shape, T>;
   using output_tensor = Tensor<out_shape, T>;
-  static constexpr std::size_t depth = sizeof...(Specs);
+  static constexpr std::size_t depth = std::tuple_size_v<layers_type>;
 
   template <std::size_t I>
   using layer_type = std::tuple_element_t<I, layers_type>;
