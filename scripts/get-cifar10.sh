@@ -83,20 +83,21 @@ expected_sha256() { awk -v p="$1" '$2 == p {print tolower($1); exit}' <<<"$check
 # Listed files of the data folder ("cifar-10-batches-bin/<name>"), one per line.
 listed_data_files() { awk -v pre="$FOLDER/" 'index($2, pre) == 1 {print substr($2, length(pre) + 1)}' <<<"$checksum_lines"; }
 
-# Checks every listed cifar-10-batches-bin/<file> inside folder $1; dies on the first mismatch.
+# Checks every listed cifar-10-batches-bin/<file> inside folder $1 (described as $2 in
+# messages); dies on the first mismatch.
 verify_folder() {
-  local folder=$1 name want got n=0
+  local folder=$1 where=$2 name want got n=0
   local names
   names=$(listed_data_files)
   [[ -n "$names" ]] || die "'$checksums' lists no $FOLDER/ files to check"
   while IFS= read -r name; do
-    [[ -f "$folder/$name" ]] || die "$folder/$name is listed in '$checksums' but missing"
+    [[ -f "$folder/$name" ]] || die "$FOLDER/$name is listed in '$checksums' but missing from $where"
     want=$(expected_sha256 "$FOLDER/$name")
     got=$(sha256 "$folder/$name")
-    [[ "$got" == "$want" ]] || die "SHA-256 mismatch for $folder/$name: expected $want, got $got"
+    [[ "$got" == "$want" ]] || die "SHA-256 mismatch for $FOLDER/$name in $where: expected $want (from '$checksums'), got $got"
     n=$((n + 1))
   done <<<"$names"
-  say "SHA-256 of $n files in $folder match $checksums"
+  say "SHA-256 of $n files in $where match $checksums"
 }
 
 # 0 if folder $1 holds the six .bin files with the right sizes.
@@ -114,7 +115,7 @@ target="$dest/$FOLDER"
 # ---- already there? ----------------------------------------------------------------------
 if complete_folder "$target"; then
   say "$target already holds the six CIFAR-10 .bin files with the right sizes; nothing to do"
-  if [[ -n "$checksums" ]]; then verify_folder "$target"; fi
+  if [[ -n "$checksums" ]]; then verify_folder "$target" "$target"; fi
   exit 0
 fi
 if [[ -e "$target" ]]; then
@@ -173,7 +174,7 @@ for f in "${BIN_FILES[@]}"; do
   [[ "$size" == "$BIN_BYTES" ]] || die "$FOLDER/$f in '$archive' is $size bytes, expected $BIN_BYTES"
 done
 [[ -f "$tmp/unpack/$FOLDER/batches.meta.txt" ]] || die "'$archive' lacks $FOLDER/batches.meta.txt"
-if [[ -n "$checksums" ]]; then verify_folder "$tmp/unpack/$FOLDER"; fi
+if [[ -n "$checksums" ]]; then verify_folder "$tmp/unpack/$FOLDER" "the unpacked '$archive'"; fi
 
 # ---- move into place (rename within one file system) --------------------------------------
 if [[ -e "$target" ]]; then mv "$target" "$tmp/old" || die "cannot move the incomplete '$target' aside"; fi
