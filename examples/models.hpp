@@ -1,0 +1,31 @@
+#pragma once
+// The trainer's model presets. Each is a network type plus the training recipe that is its
+// default on the command line.
+#include <string>
+
+#include <ctnn/ctnn.hpp>
+
+namespace presets {
+
+// The coursework network, exactly: Conv(3,16,5,pad 2)-BN-ReLU-MaxPool2,
+// Conv(16,32,5,pad 2)-BN-ReLU-MaxPool2, Linear(2048,10).
+using Seed = ctnn::Sequential<ctnn::Input<3, 32, 32>,                                    //
+                              ctnn::Conv<3, 16, 5>, ctnn::BatchNorm, ctnn::ReLU, ctnn::MaxPool<2>,   //
+                              ctnn::Conv<16, 32, 5>, ctnn::BatchNorm, ctnn::ReLU, ctnn::MaxPool<2>,  //
+                              ctnn::Linear<10>>;
+
+struct Recipe {
+  int epochs;
+  std::size_t batch_size;
+  double lr;
+  std::string optimizer;
+  double momentum;
+  double weight_decay;
+  std::string augment;
+  std::string normalize;
+};
+
+// The coursework's tuned run: Adam, lr 1e-3, batch 32, 5 epochs.
+inline const Recipe seed_recipe{5, 32, 1e-3, "adam", 0.9, 0.0, "none", "cifar"};
+
+}  // namespace presets
