@@ -1,0 +1,147 @@
+// Whole training steps and inference, on random data:
+//   train/<net>/batch:<N>/real_time   forward, cross-entropy, backward, Adam step, zero_grad
+//   infer/<net>/batch:<N>/real_time   eval-mode forward only
+// for <net> = seed (the coursework's network) and resnet9_plain, at batch 32 and 128.
+//
+// resnet9_plain: ctnn has no Residual layer yet, so this is the classic ResNet-9's convolution
+// stack without the two skip additions (prep 3->64; 64->128 + pool; [128->128, 128->128];
+// 128->256 + pool; 256->512 + pool; [512->512, 512->512]; MaxPool4; Linear 10). The skips
+// would add 128*16*16 + 512*4*4 = 40,960 additions per image next to 379 million conv MACs
+// (about 0.005% of the work), so the plain stack costs what ResNet-9 costs, to within noise.
+//
+// Counters: images/s; GFLOP/s from counted conv + linear FLOPs (2 x MACs; a train step counts
+// 3x forward: forward, input gradient, weight gradient; inference 1x). The first layer's input
+// gradient is not computed in a train step, but it is counted (as PyTorch-style FLOP counts do).
+#include <benchmark/benchmark.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <ctnn/ctnn.hpp>
+
+namespace {
+
+using namespace ctnn;
+
+// Keep these two in sync with peak_memory.cpp and step_breakdown.cpp (the static_asserts there
+// check the parameter counts).
+using SeedNet = Sequential<Input<3, 32, 32>, Conv<3, 16, 5>, BatchNorm, ReLU, MaxPool<2>, Conv<16, 32, 5>, BatchNorm,
+                           ReLU, MaxPool<2>, Linear<10>>;
+using ResNet9Plain =
+    Sequential<Input<3, 32, 32>,                                       //
+               Conv<3, 64, 3>, BatchNorm, ReLU,                        // prep
+               Conv<64, 128, 3>, BatchNorm, ReLU, MaxPool<2>,          // layer1
+               Conv<128, 128, 3>, BatchNorm, ReLU,                     //   res1 (skip omitted)
+               Conv<128, 128, 3>, BatchNorm, ReLU,                     //
+               Conv<128, 256, 3>, BatchNorm, ReLU, MaxPool<2>,         // layer2
+               Conv<256, 512, 3>, BatchNorm, ReLU, MaxPool<2>,         // layer3
+               Conv<512, 512, 3>, BatchNorm, ReLU,                     //   res3 (skip omitted)
+               Conv<512, 512, 3>, BatchNorm, ReLU,                     //
+               MaxPool<4>, Linear<10>>;
+static_assert(SeedNet::param_count == 34'634);
+static_assert(ResNet9Plain::param_count == 6'575'370);
+
+// Forward MACs per image of the conv and linear layers.
+template <class Net>
+constexpr double forward_macs() {
+  double macs = 0;
+  [&]<std::size_t... I>(std::index_sequence<I...>) {
+    (
+        [&] {
+          using L = typename Net::template layer_type<I>;
+          if constexpr (requires { L::geometry; })
+            macs += static_cast<double>(L::geometry.out_size() * L::geometry.patch());
+          else if constexpr (requires { L::weight_size; })
+            macs += static_cast<double>(L::weight_size);
+        }(),
+        ...);
+  }(std::make_index_sequence<Net::depth>{});
+  return macs;
+}
+static_assert(forward_macs<SeedNet>() == 16.0 * 1024 * 75 + 32.0 * 256 * 400 + 2048.0 * 10);
+static_assert(forward_macs<ResNet9Plain>() ==
+              64.0 * 1024 * 27 + 128.0 * 1024 * 576 + 2 * 128.0 * 256 * 1152 + 256.0 * 256 * 1152 +
+                  512.0 * 64 * 2304 + 2 * 512.0 * 16 * 4608 + 512.0 * 10);
+
+template <class Tn>
+void fill_normal(Tn& t, std::uint64_t seed) {
+  Rng rng(seed);
+  for (auto& v : t.span()) v = static_cast<float>(rng.normal());
+}
+
+std::vector<std::int32_t> random_labels(std::size_t n, std::uint64_t seed) {
+  Rng rng(seed);
+  std::vector<std::int32_t> labels(n);
+  for (auto& l : labels) l = static_cast<std::int32_t>(rng.below(10));
+  return labels;
+}
+
+void set_counters(benchmark::State& state, std::size_t n, double flops_per_image) {
+  const double images = static_cast<double>(state.iterations()) * static_cast<double>(n);
+  state.counters["images/s"] = benchmark::Counter(images, benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(images * flops_per_image * 1e-9, benchmark::Counter::kIsRate);
+}
+
+template <class Net>
+void train_step(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  Net net(1);
+  Adam opt{net.parameters(), {.lr = 1e-3}};
+  CrossEntropyLoss<typename Net::out_shape> loss;
+  Tensor<typename Net::in_shape> x(n);
+  fill_normal(x, 2);
+  const auto labels = random_labels(n, 3);
+  auto step = [&] {
+    loss(net.forward(x), labels);
+    net.backward(loss.grad());
+    opt.step();
+    opt.zero_grad();
+  };
+  step();  // warm-up: workspaces, activations and Adam's state are allocated here
+  for (auto _ : state) {
+    step();
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, n, 3 * 2 * forward_macs<Net>());
+}
+
+template <class Net>
+void inference(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  Net net(1);
+  net.eval();
+  Tensor<typename Net::in_shape> x(n);
+  fill_normal(x, 2);
+  net.forward(x);  // warm-up
+  for (auto _ : state) {
+    auto y = net.forward(x);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, n, 2 * forward_macs<Net>());
+}
+
+template <class Net>
+void add(const std::string& net) {
+  benchmark::RegisterBenchmark(("train/" + net).c_str(), train_step<Net>)
+      ->ArgName("batch")->Arg(32)->Arg(128)->UseRealTime()->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark(("infer/" + net).c_str(), inference<Net>)
+      ->ArgName("batch")->Arg(32)->Arg(128)->UseRealTime()->Unit(benchmark::kMillisecond);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  add<SeedNet>("seed");
+  add<ResNet9Plain>("resnet9_plain");
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::AddCustomContext("ctnn_threads", std::to_string(num_threads()));
+  benchmark::AddCustomContext("seed_fwd_mflop_per_image", std::to_string(2e-6 * forward_macs<SeedNet>()));
+  benchmark::AddCustomContext("resnet9_plain_fwd_mflop_per_image", std::to_string(2e-6 * forward_macs<ResNet9Plain>()));
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

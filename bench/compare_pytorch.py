@@ -1,0 +1,302 @@
+#!/usr/bin/python3
+"""ctnn vs PyTorch, side by side: training images/s of the same networks on the same data sizes.
+
+    /usr/bin/python3 bench/compare_pytorch.py [--build-dir DIR] [--quick] [--json FILE]
+                                              [--threads 1,2] [--nets seed,resnet9_plain]
+                                              [--batches 32,128] [--no-memory]
+
+For each thread count, network (seed, resnet9_plain) and batch, it measures
+  * PyTorch (Debian's python3-torch, default CPU backend: oneDNN convolutions, OpenBLAS GEMMs),
+    in a fresh subprocess with OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = threads
+    and torch.set_num_threads(threads): train mode, the same layers (BatchNorm included), Adam
+    (lr 1e-3), float32, random data; warm-up steps, then the median images/s of several timed
+    repeats;
+  * ctnn: the bench_train binary's train/<net>/batch:<N> case (same step: forward,
+    cross-entropy, backward, Adam step, zero_grad) with OMP_NUM_THREADS = threads,
+    --benchmark_repetitions and the median of its images/s counter;
+and prints the table with the ratio ctnn/PyTorch, then each side's 1 -> 2 thread scaling.
+Then the peak resident memory (ru_maxrss) of a batch-128 resnet9_plain training run of a few
+steps on each side (bench_peak_memory for ctnn; a subprocess for PyTorch), both as is and minus
+the process's resident size before the network was built (PyTorch's library alone is ~100+ MiB).
+
+Machine load is recorded before and after (load average and the busiest other processes),
+because numbers on a shared machine are only as good as its quietest minute.
+Default run: a few minutes on 2 cores; --quick: about a minute (1-2 repeats, short timings).
+"""
+import argparse
+import json
+import math
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NETS = ("seed", "resnet9_plain")
+
+
+# ----------------------------------------------------------------------------- PyTorch side
+def torch_net(name):
+    import torch.nn as nn
+
+    if name == "seed":
+        return nn.Sequential(
+            nn.Conv2d(3, 16, 5, padding=2), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 5, padding=2), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Flatten(), nn.Linear(2048, 10))
+    if name == "resnet9_plain":
+        # The classic ResNet-9's convolutions without its two skip additions (as bench_train.cpp).
+        def cbr(ci, co):
+            return [nn.Conv2d(ci, co, 3, padding=1), nn.BatchNorm2d(co), nn.ReLU()]
+        return nn.Sequential(
+            *cbr(3, 64),
+            *cbr(64, 128), nn.MaxPool2d(2),
+            *cbr(128, 128), *cbr(128, 128),
+            *cbr(128, 256), nn.MaxPool2d(2),
+            *cbr(256, 512), nn.MaxPool2d(2),
+            *cbr(512, 512), *cbr(512, 512),
+            nn.MaxPool2d(4), nn.Flatten(), nn.Linear(512, 10))
+    raise SystemExit(f"unknown network {name}")
+
+
+def rss_mib():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def torch_worker(args):
+    """Runs in a subprocess whose thread variables were set before torch was imported."""
+    import torch
+    import torch.nn.functional as F
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    baseline = rss_mib()
+    net = torch_net(args.net)
+    net.train()
+    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    x = torch.randn(args.batch, 3, 32, 32)
+    y = torch.randint(0, 10, (args.batch,))
+
+    def step():
+        loss = F.cross_entropy(net(x), y)
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+        return loss
+
+    out = {"threads": torch.get_num_threads(), "torch": torch.__version__}
+    if args.memory:
+        for _ in range(args.steps):
+            step()
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        out.update(peak_rss_mib=peak, baseline_rss_mib=baseline, peak_minus_baseline_mib=peak - baseline)
+        print(json.dumps(out))
+        return 0
+    t_step = None
+    for _ in range(args.warmup):
+        t = time.perf_counter()
+        step()
+        t_step = time.perf_counter() - t
+    steps = max(1, math.ceil(args.target / t_step)) if t_step else 1
+    rates = []
+    for _ in range(args.repeats):
+        t = time.perf_counter()
+        for _ in range(steps):
+            step()
+        rates.append(args.batch * steps / (time.perf_counter() - t))
+    out.update(images_per_s=statistics.median(rates), repeats=rates, steps_per_repeat=steps)
+    print(json.dumps(out))
+    return 0
+
+
+def thread_env(threads):
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    return env
+
+
+def run_torch(net, batch, threads, warmup, repeats, target, memory=False, steps=3):
+    cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker", "--net", net, "--batch", str(batch),
+           "--worker-threads", str(threads), "--warmup", str(warmup), "--repeats", str(repeats),
+           "--target", str(target), "--steps", str(steps)] + (["--memory"] if memory else [])
+    res = subprocess.run(cmd, env=thread_env(threads), capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"PyTorch worker failed:\n{res.stderr}")
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+# ----------------------------------------------------------------------------- ctnn side
+def find_bench_dir(given):
+    candidates = [given] if given else [os.environ.get("CTNN_BENCH_DIR"), os.path.join(REPO, "build", "bench"),
+                                        os.path.join(REPO, "build-bench", "bench")]
+    for c in candidates:
+        if c and os.path.isfile(os.path.join(c, "bench_train")):
+            return c
+        if c and os.path.isfile(os.path.join(c, "bench", "bench_train")):
+            return os.path.join(c, "bench")
+    raise SystemExit("bench_train not found; build it (see bench/README.md) and pass --build-dir BUILD/bench")
+
+
+def run_ctnn(bench_dir, net, batch, threads, repeats, min_time):
+    cmd = [os.path.join(bench_dir, "bench_train"), f"--benchmark_filter=^train/{net}/batch:{batch}/",
+           "--benchmark_format=json", f"--benchmark_repetitions={repeats}",
+           "--benchmark_report_aggregates_only=true", f"--benchmark_min_time={min_time}"]
+    res = subprocess.run(cmd, env=thread_env(threads), capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"bench_train failed:\n{res.stderr}")
+    data = json.loads(res.stdout)
+    rows = data["benchmarks"]
+    med = [b for b in rows if b.get("aggregate_name") == "median"]
+    if med:
+        rate = med[0]["images/s"]
+    else:
+        rate = statistics.median(b["images/s"] for b in rows if b.get("run_type", "iteration") == "iteration")
+    return {"images_per_s": rate, "threads": int(data["context"].get("ctnn_threads", threads)),
+            "runs": [b["images/s"] for b in rows if b.get("run_type") == "iteration"]}
+
+
+def run_ctnn_memory(bench_dir, net, batch, threads, steps):
+    res = subprocess.run([os.path.join(bench_dir, "bench_peak_memory"), net, str(batch), str(steps)],
+                         env=thread_env(threads), capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"bench_peak_memory failed:\n{res.stderr}")
+    fields = dict(kv.split("=", 1) for kv in res.stdout.split())
+    return {k: float(v) for k, v in fields.items() if k.endswith("_mib")}
+
+
+# ----------------------------------------------------------------------------- machine load
+def machine_load():
+    load = os.getloadavg()
+    busy = []
+    try:
+        ps = subprocess.run(["ps", "-eo", "pid,pcpu,etimes,args", "--sort=-pcpu"], capture_output=True, text=True)
+        me = os.getpid()
+        for line in ps.stdout.splitlines()[1:8]:
+            pid, pcpu, _, cmd = line.split(None, 3)
+            if int(pid) != me and float(pcpu) >= 20:
+                busy.append(f"{float(pcpu):.0f}% {cmd[:80]}")
+    except (OSError, ValueError):
+        pass
+    return {"loadavg": [round(v, 2) for v in load], "busy_processes": busy}
+
+
+def fmt_rate(v):
+    return f"{v:9.1f}" if v is not None else "        -"
+
+
+def main():
+    ap = argparse.ArgumentParser(description="ctnn vs PyTorch training throughput (see the module docstring)")
+    ap.add_argument("--build-dir", help="folder holding bench_train and bench_peak_memory (BUILD/bench)")
+    ap.add_argument("--quick", action="store_true", help="short run: fewer repeats, shorter timings")
+    ap.add_argument("--json", metavar="FILE", help="also save all results as JSON")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--nets", default=",".join(NETS))
+    ap.add_argument("--batches", default="32,128")
+    ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory comparison")
+    # worker mode (internal)
+    ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--net", help=argparse.SUPPRESS)
+    ap.add_argument("--batch", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--worker-threads", dest="worker_threads", type=int, help=argparse.SUPPRESS)
+    ap.add_argument("--warmup", type=int, default=3, help=argparse.SUPPRESS)
+    ap.add_argument("--repeats", type=int, default=5, help=argparse.SUPPRESS)
+    ap.add_argument("--target", type=float, default=1.0, help=argparse.SUPPRESS)
+    ap.add_argument("--steps", type=int, default=3, help=argparse.SUPPRESS)
+    ap.add_argument("--memory", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.torch_worker:
+        args.threads = args.worker_threads
+        return torch_worker(args)
+
+    bench_dir = find_bench_dir(args.build_dir)
+    threads = [int(t) for t in args.threads.split(",")]
+    nets = args.nets.split(",")
+    batches = [int(b) for b in args.batches.split(",")]
+    for n in nets:
+        if n not in NETS:
+            raise SystemExit(f"unknown network {n}; choose from {', '.join(NETS)}")
+
+    started = time.time()
+    results = {"machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+                           "bench_dir": bench_dir, "quick": args.quick},
+               "load_before": machine_load(), "cases": [], "scaling": [], "memory": None}
+    print(f"load before: {results['load_before']}", flush=True)
+    for t in threads:
+        for net in nets:
+            for b in batches:
+                slow = net == "resnet9_plain"
+                if args.quick:
+                    warmup, repeats, target, min_time = 1, 1 if slow else 2, 0.3, 0.1
+                else:
+                    warmup = 1 if slow else 5
+                    repeats = 3 if slow else 5
+                    target, min_time = (0.1, 0.1) if (slow and b >= 128) else (1.0, 0.5)
+                tp = run_torch(net, b, t, warmup, repeats, target)
+                cc = run_ctnn(bench_dir, net, b, t, repeats, min_time)
+                row = {"network": net, "batch": b, "threads": t, "pytorch_images_per_s": tp["images_per_s"],
+                       "ctnn_images_per_s": cc["images_per_s"],
+                       "ratio_ctnn_over_pytorch": cc["images_per_s"] / tp["images_per_s"],
+                       "pytorch_repeats": tp["repeats"], "pytorch_steps_per_repeat": tp["steps_per_repeat"],
+                       "ctnn_runs": cc["runs"], "pytorch_threads_reported": tp["threads"],
+                       "ctnn_threads_reported": cc["threads"], "load_after_case": machine_load()["loadavg"]}
+                results["cases"].append(row)
+                print(f"  {net:14s} batch {b:4d} threads {t}: pytorch {tp['images_per_s']:8.1f} img/s, "
+                      f"ctnn {cc['images_per_s']:8.1f} img/s, ratio {row['ratio_ctnn_over_pytorch']:.2f}  "
+                      f"(load {row['load_after_case'][0]})", flush=True)
+
+    def rate(side, net, b, t):
+        for r in results["cases"]:
+            if (r["network"], r["batch"], r["threads"]) == (net, b, t):
+                return r[f"{side}_images_per_s"]
+        return None
+
+    print("\nTraining throughput (images/s; higher is better)\n")
+    print("| network | batch | threads | pytorch img/s | ctnn img/s | ctnn/pytorch |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for r in results["cases"]:
+        print(f"| {r['network']} | {r['batch']} | {r['threads']} | {r['pytorch_images_per_s']:.1f} | "
+              f"{r['ctnn_images_per_s']:.1f} | {r['ratio_ctnn_over_pytorch']:.2f} |")
+    if len(threads) >= 2:
+        t1, t2 = threads[0], threads[-1]
+        print(f"\nThread scaling ({t1} -> {t2} threads: img/s at {t2} / img/s at {t1})\n")
+        print("| network | batch | pytorch | ctnn |")
+        print("| --- | ---: | ---: | ---: |")
+        for net in nets:
+            for b in batches:
+                p1, p2, c1, c2 = rate("pytorch", net, b, t1), rate("pytorch", net, b, t2), \
+                    rate("ctnn", net, b, t1), rate("ctnn", net, b, t2)
+                s = {"network": net, "batch": b, "pytorch": p2 / p1, "ctnn": c2 / c1}
+                results["scaling"].append(s)
+                print(f"| {net} | {b} | {s['pytorch']:.2f}x | {s['ctnn']:.2f}x |")
+
+    if not args.no_memory:
+        mt = max(threads)
+        steps = 2 if args.quick else 3
+        cm = run_ctnn_memory(bench_dir, "resnet9_plain", 128, mt, steps)
+        pm = run_torch("resnet9_plain", 128, mt, 0, 0, 0, memory=True, steps=steps)
+        results["memory"] = {"network": "resnet9_plain", "batch": 128, "threads": mt, "steps": steps,
+                             "ctnn": cm, "pytorch": {k: v for k, v in pm.items() if k.endswith("_mib")}}
+        print(f"\nPeak resident memory, resnet9_plain, batch 128, {steps} training steps, {mt} threads (MiB)\n")
+        print("| side | peak RSS | RSS before the network | peak - before |")
+        print("| --- | ---: | ---: | ---: |")
+        for side, m in (("pytorch", pm), ("ctnn", cm)):
+            print(f"| {side} | {m['peak_rss_mib']:.0f} | {m['baseline_rss_mib']:.0f} | {m['peak_minus_baseline_mib']:.0f} |")
+
+    results["load_after"] = machine_load()
+    results["wall_seconds"] = time.time() - started
+    print(f"\nload after: {results['load_after']}")
+    print(f"total {results['wall_seconds']:.0f} s")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=2)
+        print(f"saved {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
