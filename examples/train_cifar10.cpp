@@ -5,18 +5,35 @@
 // Each epoch prints one line (train loss/accuracy, test loss/accuracy, seconds, images/s);
 // a live progress line is drawn when stdout is a terminal. --metrics FILE keeps the same
 // figures as CSV, rewritten atomically after every epoch.
+//
+// Persistence (docs/persistence.md):
+//   --save FILE        the final model as safetensors (--torch-names: torch.nn.Sequential names)
+//   --checkpoint DIR   DIR/checkpoint.safetensors after every epoch (written to a temporary file,
+//                      then renamed: a crash leaves the previous checkpoint whole); with it, Ctrl-C
+//                      (SIGINT) finishes the current step, writes a checkpoint and exits (status 130)
+//   --resume DIR       continues from DIR's checkpoint (mid-epoch too) and keeps checkpointing
+//                      there unless --checkpoint says otherwise; with the same options and thread
+//                      count the final weights equal those of an uninterrupted run, bit for bit
 #include <CLI/CLI.hpp>
 
+#include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <map>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include <ctnn/ctnn.hpp>
 #include <ctnn/data/cifar10.hpp>
 #include <ctnn/data/dataloader.hpp>
 #include <ctnn/data/transforms.hpp>
+#include <ctnn/io/checkpoint.hpp>
+#include <ctnn/io/safetensors.hpp>
 #include <ctnn/train/loop.hpp>
 #include <ctnn/train/metrics.hpp>
 #include <ctnn/train/progress.hpp>
@@ -43,7 +60,110 @@ struct Options {
   std::size_t test_limit = data::kAllRecords;
   std::string metrics;
   bool prefetch = true;
+  std::string save;
+  bool torch_names = false;
+  std::string checkpoint_dir;
+  std::string resume_dir;
+  long long interrupt_after = 0;  // test hook: raise SIGINT after this many training steps
 };
+
+// Set by the SIGINT handler; the training loop stops after the step in progress.
+volatile std::sig_atomic_t g_interrupted = 0;
+extern "C" void on_sigint(int) { g_interrupted = 1; }
+
+void install_sigint_handler() {
+  struct sigaction sa {};
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART | SA_RESETHAND;  // a second Ctrl-C stops the program at once
+  sigaction(SIGINT, &sa, nullptr);
+}
+
+std::string exact(double v) {  // round-trips through std::strtod
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%a", v);
+  return buf;
+}
+
+// The options that decide the training trajectory: a resumed run must use the same ones.
+std::map<std::string, std::string> trajectory_options(const Options& o) {
+  const std::string limit = o.train_limit == data::kAllRecords ? "all" : std::to_string(o.train_limit);
+  return {{"model", o.model},
+          {"batch-size", std::to_string(o.batch_size)},
+          {"lr", exact(o.lr)},
+          {"optimizer", o.optimizer},
+          {"momentum", exact(o.momentum)},
+          {"weight-decay", exact(o.weight_decay)},
+          {"augment", o.augment},
+          {"normalize", o.normalize},
+          {"seed", std::to_string(o.seed)},
+          {"train-limit", limit}};
+}
+
+// Running figures of the epoch in progress (kept in a mid-epoch checkpoint).
+struct EpochTally {
+  double loss_sum = 0;
+  std::size_t correct = 0, samples = 0, batches = 0;
+  double seconds = 0;
+};
+
+std::string metrics_rows_to_string(const std::vector<ctnn::train::EpochMetrics>& rows) {
+  std::string s;
+  for (const auto& m : rows)
+    s += std::to_string(m.epoch) + "," + exact(m.train_loss) + "," + exact(m.train_accuracy) + "," + exact(m.test_loss) +
+         "," + exact(m.test_accuracy) + "," + exact(m.seconds) + "," + exact(m.images_per_second) + "\n";
+  return s;
+}
+
+std::vector<ctnn::train::EpochMetrics> metrics_rows_from_string(const std::string& text) {
+  std::vector<ctnn::train::EpochMetrics> rows;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty()) continue;
+    ctnn::train::EpochMetrics m;
+    char* p = line.data();
+    m.epoch = static_cast<int>(std::strtol(p, &p, 10));
+    double* fields[] = {&m.train_loss, &m.train_accuracy, &m.test_loss, &m.test_accuracy, &m.seconds,
+                        &m.images_per_second};
+    for (double* f : fields) {
+      if (*p != ',') throw std::runtime_error("checkpoint: malformed metrics history line '" + line + "'");
+      *f = std::strtod(p + 1, &p);
+    }
+    rows.push_back(m);
+  }
+  return rows;
+}
+
+// One training epoch that can start at batch `t.batches` (the batches before it were trained
+// before an interruption; the loader's order depends only on the seed and the epoch) and stops
+// early, after a whole step, when SIGINT arrives. The same steps as ctnn::train::train_epoch.
+// Returns false if interrupted.
+template <class Net, class Optimizer, class Loader, class OnBatch>
+bool train_epoch_resumable(Net& net, Optimizer& optimizer, Loader& loader, std::uint64_t epoch, EpochTally& t,
+                           long long& interrupt_countdown, OnBatch&& on_batch) {
+  ctnn::CrossEntropyLoss<typename Net::out_shape, typename Net::scalar> loss;
+  const auto start = std::chrono::steady_clock::now();
+  const double seconds_before = t.seconds;
+  const std::size_t skip = t.batches;
+  std::size_t b = 0;
+  net.train();
+  for (auto& batch : loader.epoch(epoch)) {
+    if (b++ < skip) continue;
+    loss(net.forward(batch.images), batch.labels);
+    net.backward(loss.grad());
+    optimizer.step();
+    optimizer.zero_grad();
+    t.loss_sum += loss.value() * static_cast<double>(batch.size());
+    t.correct += loss.correct();
+    t.samples += batch.size();
+    ++t.batches;
+    t.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    on_batch(t);
+    if (interrupt_countdown > 0 && --interrupt_countdown == 0) std::raise(SIGINT);
+    if (g_interrupted) return false;
+  }
+  return true;
+}
 
 // Fills every option the user left unset from the preset's recipe.
 void apply_recipe(Options& o, const presets::Recipe& r) {
@@ -65,32 +185,144 @@ int run(const Options& o, Net& net, Optimizer& optimizer, TrainTransform train_t
                                 {.batch_size = o.batch_size, .shuffle = true, .seed = o.seed, .prefetch = o.prefetch});
   data::DataLoader test_loader(test_set, data::compose<data::Cifar10Shape>(data::ToTensor{}, normalize),
                                {.batch_size = 500, .shuffle = false, .prefetch = o.prefetch});
+
+  // --resume DIR keeps checkpointing into DIR unless --checkpoint names another folder.
+  const std::string checkpoint_dir = !o.checkpoint_dir.empty() ? o.checkpoint_dir : o.resume_dir;
+  const fs::path checkpoint_file = checkpoint_dir.empty() ? fs::path() : fs::path(checkpoint_dir) / "checkpoint.safetensors";
+  const auto recipe = trajectory_options(o);
+
+  // Resume: restore the network, the optimizer, the random state, the position and the history.
+  int first_epoch = 1;
+  EpochTally tally;
+  std::vector<ctnn::train::EpochMetrics> history;
+  double total_seconds = 0;
+  if (!o.resume_dir.empty()) {
+    const fs::path from = fs::path(o.resume_dir) / "checkpoint.safetensors";
+    if (!fs::exists(from))
+      throw std::runtime_error("--resume " + o.resume_dir + ": no checkpoint there (expected " + from.string() + ")");
+    const auto file = ctnn::io::File::read(from);
+    for (const auto& [key, value] : recipe) {
+      const auto it = file.metadata().find("train." + key);
+      if (it == file.metadata().end())
+        throw std::runtime_error("--resume: " + from.string() + " does not record --" + key + " (not a train_cifar10 checkpoint?)");
+      if (it->second != value)
+        throw std::runtime_error("--resume: the checkpoint was trained with --" + key + " " + it->second +
+                                 ", this run has --" + key + " " + value +
+                                 "; pass the same options (or leave them unset) to continue it");
+    }
+    const auto st = ctnn::io::load_checkpoint(file, net, optimizer);
+    const auto meta = [&](const std::string& k) {
+      const auto it = st.metadata.find(k);
+      return it == st.metadata.end() ? std::string() : it->second;
+    };
+    if (meta("train.threads") != std::to_string(ctnn::num_threads()))
+      std::fprintf(stderr,
+                   "warning: the checkpoint was written with %s threads, this run uses %d: the result will not be "
+                   "bit-identical to an uninterrupted run\n",
+                   meta("train.threads").c_str(), ctnn::num_threads());
+    history = metrics_rows_from_string(meta("train.metrics"));
+    total_seconds = std::strtod(meta("train.total_seconds").c_str(), nullptr);
+    first_epoch = static_cast<int>(st.epoch) + 1;
+    tally.batches = static_cast<std::size_t>(st.batch);
+    if (st.batch > 0) {
+      tally.loss_sum = std::strtod(meta("train.epoch_loss_sum").c_str(), nullptr);
+      tally.correct = std::strtoull(meta("train.epoch_correct").c_str(), nullptr, 10);
+      tally.samples = std::strtoull(meta("train.epoch_samples").c_str(), nullptr, 10);
+      tally.seconds = std::strtod(meta("train.epoch_seconds").c_str(), nullptr);
+    }
+    std::printf("resumed from %s: %lld epochs done", from.string().c_str(), static_cast<long long>(st.epoch));
+    if (st.batch > 0) std::printf(", %lld batches of epoch %lld", static_cast<long long>(st.batch), static_cast<long long>(st.epoch + 1));
+    std::printf(", %lld optimizer steps\n", static_cast<long long>(st.optimizer_steps));
+  }
+
   std::optional<ctnn::train::MetricsFile> metrics;
-  if (!o.metrics.empty()) metrics.emplace(o.metrics);
+  if (!o.metrics.empty()) {
+    metrics.emplace(o.metrics);
+    for (const auto& m : history) metrics->append(m);
+  }
+  if (!checkpoint_file.empty()) {
+    fs::create_directories(checkpoint_file.parent_path());
+    install_sigint_handler();
+  }
+
+  auto write_checkpoint = [&](int epochs_done, const EpochTally& t) {
+    ctnn::io::CheckpointState st;
+    st.epoch = epochs_done;
+    st.batch = static_cast<std::int64_t>(t.batches);
+    st.rng = net.rng().state();
+    for (const auto& [key, value] : recipe) st.metadata["train." + key] = value;
+    st.metadata["train.epochs"] = std::to_string(o.epochs);
+    st.metadata["train.threads"] = std::to_string(ctnn::num_threads());
+    st.metadata["train.metrics"] = metrics_rows_to_string(history);
+    st.metadata["train.total_seconds"] = exact(total_seconds);
+    st.metadata["train.epoch_loss_sum"] = exact(t.loss_sum);
+    st.metadata["train.epoch_correct"] = std::to_string(t.correct);
+    st.metadata["train.epoch_samples"] = std::to_string(t.samples);
+    st.metadata["train.epoch_seconds"] = exact(t.seconds);
+    ctnn::io::save_checkpoint(checkpoint_file, net, optimizer, st);
+  };
 
   std::printf("%5s %10s %9s %10s %9s %8s %8s\n", "epoch", "train_loss", "train_acc", "test_loss", "test_acc", "seconds",
               "img/s");
   std::fflush(stdout);
   ctnn::train::ProgressLine progress;
-  double total_seconds = 0;
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
+  long long interrupt_countdown = o.interrupt_after;
+  for (int epoch = first_epoch; epoch <= o.epochs; ++epoch) {
+    const double seconds_before = tally.seconds;
     const auto t0 = std::chrono::steady_clock::now();
-    auto on_batch = [&](std::size_t done, std::size_t total, const ctnn::train::PassResult& r) {
-      progress.update(done, total, r.loss, r.images_per_second(), r.seconds);
-    };
-    const auto tr = ctnn::train::train_epoch(net, optimizer, train_loader, static_cast<std::uint64_t>(epoch - 1), {},
-                                             progress.enabled() ? ctnn::train::BatchCallback(on_batch) : nullptr);
+    const bool finished = train_epoch_resumable(
+        net, optimizer, train_loader, static_cast<std::uint64_t>(epoch - 1), tally, interrupt_countdown,
+        [&](const EpochTally& t) {
+          if (progress.enabled())
+            progress.update(t.batches, train_loader.size(), t.loss_sum / static_cast<double>(t.samples),
+                            static_cast<double>(t.samples) / t.seconds, t.seconds);
+        });
     progress.clear();
+    if (!finished) {
+      write_checkpoint(epoch - 1, tally);
+      std::printf("interrupted: checkpoint written to %s after %zu of %zu batches of epoch %d; continue with --resume %s\n",
+                  checkpoint_file.string().c_str(), tally.batches, train_loader.size(), epoch,
+                  checkpoint_dir.c_str());
+      std::fflush(stdout);
+      return 130;
+    }
     const auto te = ctnn::train::evaluate(net, test_loader);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double seconds =
+        seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     total_seconds += seconds;
-    std::printf("%5d %10.4f %8.2f%% %10.4f %8.2f%% %8.1f %8.0f\n", epoch, tr.loss, 100 * tr.accuracy, te.loss,
-                100 * te.accuracy, seconds, tr.images_per_second());
+    const double train_loss = tally.samples ? tally.loss_sum / static_cast<double>(tally.samples) : 0;
+    const double train_acc = tally.samples ? static_cast<double>(tally.correct) / static_cast<double>(tally.samples) : 0;
+    const double img_s = tally.seconds > 0 ? static_cast<double>(tally.samples) / tally.seconds : 0;
+    std::printf("%5d %10.4f %8.2f%% %10.4f %8.2f%% %8.1f %8.0f\n", epoch, train_loss, 100 * train_acc, te.loss,
+                100 * te.accuracy, seconds, img_s);
     std::fflush(stdout);
-    if (metrics)
-      metrics->append({epoch, tr.loss, tr.accuracy, te.loss, te.accuracy, seconds, tr.images_per_second()});
+    history.push_back({epoch, train_loss, train_acc, te.loss, te.accuracy, seconds, img_s});
+    if (metrics) metrics->append(history.back());
+    tally = EpochTally{};
+    if (!checkpoint_file.empty()) write_checkpoint(epoch, tally);
+    if (g_interrupted) {  // SIGINT during the evaluation: the epoch's checkpoint is written
+      std::printf("interrupted: checkpoint written to %s after epoch %d; continue with --resume %s\n",
+                  checkpoint_file.string().c_str(), epoch, checkpoint_dir.c_str());
+      return 130;
+    }
   }
   std::printf("total %.1f s for %d epochs\n", total_seconds, o.epochs);
+  if (!o.save.empty()) {
+    ctnn::io::SaveOptions so;
+    so.naming = o.torch_names ? ctnn::io::Naming::torch : ctnn::io::Naming::ctnn;
+    so.batches_tracked = optimizer.steps();
+    so.metadata = {{"ctnn.model", o.model},
+                   {"ctnn.normalize", o.normalize},
+                   {"ctnn.input", "3x32x32"},
+                   {"ctnn.classes", [&] {
+                      std::string c;
+                      for (const auto& n : train_set.class_names) c += (c.empty() ? "" : ",") + n;
+                      return c;
+                    }()},
+                   {"ctnn.epochs", std::to_string(o.epochs)}};
+    ctnn::io::save(net, o.save, so);
+    std::printf("model saved to %s (%s names)\n", o.save.c_str(), o.torch_names ? "torch" : "ctnn");
+  }
   return 0;
 }
 
@@ -184,6 +416,16 @@ int main(int argc, char** argv) {
   app.add_option("--test-limit", o.test_limit, "Use only the first N test images")->check(positive);
   app.add_option("--metrics", o.metrics, "Write per-epoch metrics to this CSV file (rewritten after each epoch)");
   app.add_flag("!--no-prefetch", o.prefetch, "Prepare batches in the training thread instead of a background thread");
+  app.add_option("--save", o.save, "Write the final model to this safetensors file");
+  app.add_flag("--torch-names", o.torch_names,
+               "With --save: name tensors as the equivalent torch.nn.Sequential would (nn.Flatten before the Linear)");
+  app.add_option("--checkpoint", o.checkpoint_dir,
+                 "Write DIR/checkpoint.safetensors after every epoch (and on Ctrl-C, after the current step)");
+  app.add_option("--resume", o.resume_dir,
+                 "Continue the run checkpointed in DIR (same options; keeps checkpointing there)");
+  app.add_option("--interrupt-after", o.interrupt_after, "Testing: raise SIGINT after N training steps")
+      ->group("")
+      ->check(CLI::Range(1LL, 1LL << 60));
   CLI11_PARSE(app, argc, argv);
 
   try {
