@@ -36,7 +36,7 @@ struct CheckpointState {
   std::int64_t batch = 0;            // batches of epoch `epoch` (0-based) already trained
   std::int64_t optimizer_steps = 0;  // set from the optimizer by save_checkpoint
   Rng::State rng{};                  // the network's random state (Dropout masks)
-  std::map<std::string, std::string> metadata;  // the trainer's own entries (recipe, running sums, ...)
+  std::map<std::string, std::string> metadata{};  // the trainer's own entries (recipe, running sums, ...)
 };
 
 inline constexpr const char* kCheckpointVersion = "1";

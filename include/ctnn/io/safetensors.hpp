@@ -576,7 +576,7 @@ struct SaveOptions {
   bool num_batches_tracked = true;
   std::int64_t batches_tracked = 0;
   // Extra "__metadata__" entries (string -> string).
-  std::map<std::string, std::string> metadata;
+  std::map<std::string, std::string> metadata{};
 };
 
 struct LoadOptions {
