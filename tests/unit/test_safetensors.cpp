@@ -13,9 +13,12 @@
 #include <vector>
 
 #include <ctnn/ctnn.hpp>
+#include <ctnn/data/transforms.hpp>
+#include <ctnn/io/image.hpp>
 #include <ctnn/io/safetensors.hpp>
 
 using namespace ctnn;
+namespace data = ctnn::data;
 
 namespace {
 
@@ -343,4 +346,30 @@ TEST_CASE("safetensors: reading files: missing, not a regular file; writing: an 
   CHECK_THROWS_WITH_AS(io::load(net, std::filesystem::temp_directory_path()),
                        doctest::Contains("is not a regular file"), io::Error);
   CHECK_THROWS_WITH_AS(io::save(net, "/proc/ctnn-no/x.safetensors"), doctest::Contains("cannot create"), io::Error);
+}
+
+namespace {
+template <std::size_t H, std::size_t W>
+void check_runtime_resize() {
+  using In = Shape<3, H, W>;
+  std::vector<std::uint8_t> src(In::size), expected(3 * 32 * 32), got(3 * 32 * 32);
+  Rng rng(H * 1000 + W);
+  for (auto& v : src) v = static_cast<std::uint8_t>(rng.below(256));
+  data::Resize<32, 32>{}.template apply<In>(src.data(), expected.data(), rng);
+  io::resize_bilinear(src.data(), 3, H, W, got.data(), 32, 32);
+  CAPTURE(H);
+  CAPTURE(W);
+  CHECK(got == expected);
+}
+}  // namespace
+
+TEST_CASE("io::resize_bilinear (predict's run-time resize) equals data::Resize, i.e. PIL's bilinear") {
+  check_runtime_resize<32, 32>();   // copy
+  check_runtime_resize<61, 97>();   // shrink both ways (antialiased)
+  check_runtime_resize<10, 20>();   // enlarge
+  check_runtime_resize<32, 48>();   // horizontal pass only
+  check_runtime_resize<100, 32>();  // vertical pass only
+  check_runtime_resize<7, 300>();
+  const std::uint8_t hwc[2 * 3 * 3] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18};
+  CHECK(io::hwc_to_chw(hwc, 3, 2, 3) == std::vector<std::uint8_t>{1, 4, 7, 10, 13, 16, 2, 5, 8, 11, 14, 17, 3, 6, 9, 12, 15, 18});
 }

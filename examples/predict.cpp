@@ -1,0 +1,195 @@
+// predict: classifies images with a model saved by train_cifar10 --save (or any safetensors file
+// of the same architecture, ctnn or torch names, or a --checkpoint file), or evaluates it on the
+// CIFAR-10 test set.
+//
+//   predict --model seed.safetensors cat.png dog.jpg frog.ppm     # top-3 classes of each image
+//   predict --model seed.safetensors --top-k 5 photo.jpg
+//   predict --model seed.safetensors --eval data/cifar-10-batches-bin   # accuracy + confusion matrix
+//
+// Images (PNG, JPEG, PPM/PGM, BMP, ... anything stb_image reads; grey or with alpha are made RGB)
+// of any size are resized to the network input (32x32) with the bilinear filter of
+// torchvision's transforms.Resize((32, 32)) on a PIL image, then normalised as in training
+// (the model file's "ctnn.normalize" metadata: cifar or half; --normalize overrides it).
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <numeric>
+#include <string>
+#include <vector>
+
+#include <stb_image.h>
+
+#include <ctnn/ctnn.hpp>
+#include <ctnn/data/cifar10.hpp>
+#include <ctnn/data/dataloader.hpp>
+#include <ctnn/data/transforms.hpp>
+#include <ctnn/io/image.hpp>
+#include <ctnn/io/safetensors.hpp>
+
+#include "models.hpp"
+
+namespace data = ctnn::data;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Options {
+  std::string model_file;
+  std::string arch;
+  std::string normalize;
+  std::vector<std::string> images;
+  std::string eval_dir;
+  std::size_t top_k = 3;
+  std::size_t test_limit = data::kAllRecords;
+  int threads = 0;
+};
+
+std::vector<std::string> split_commas(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  for (;;) {
+    const auto comma = s.find(',', start);
+    out.push_back(s.substr(start, comma - start));
+    if (comma == std::string::npos) return out;
+    start = comma + 1;
+  }
+}
+
+template <class Net>
+int run(const Options& o, const ctnn::io::File& file) {
+  Net net(0);
+  // A training checkpoint works too: its optimizer state is ignored.
+  const bool checkpoint = file.metadata().count("ctnn.checkpoint") != 0;
+  ctnn::io::LoadOptions lo;
+  lo.allow_unexpected = checkpoint;
+  const auto loaded = ctnn::io::load(net, file, lo);
+  net.eval();
+  const auto& meta = loaded.metadata;
+  const auto meta_or = [&](const char* key, std::string fallback) {
+    const auto it = meta.find(key);
+    return it == meta.end() ? fallback : it->second;
+  };
+  const std::string normalize =
+      !o.normalize.empty() ? o.normalize : meta_or("ctnn.normalize", meta_or("train.normalize", "cifar"));
+  if (normalize != "cifar" && normalize != "half")
+    throw std::runtime_error("model file '" + o.model_file + "': unknown normalisation '" + normalize +
+                             "' (pass --normalize cifar or half)");
+  const auto& norm = normalize == "half" ? data::kHalfNormalize : data::kCifar10Normalize;
+  std::vector<std::string> classes(data::kCifar10ClassNames.begin(), data::kCifar10ClassNames.end());
+  if (const auto c = meta.find("ctnn.classes"); c != meta.end()) classes = split_commas(c->second);
+  if (classes.size() != Net::out_shape::size)
+    throw std::runtime_error("model file '" + o.model_file + "' names " + std::to_string(classes.size()) +
+                             " classes, the network has " + std::to_string(Net::out_shape::size) + " outputs");
+  std::printf("%s %s (%s names, normalize %s)\n", checkpoint ? "checkpoint" : "model", o.model_file.c_str(),
+              ctnn::io::naming_name(loaded.naming), normalize.c_str());
+
+  using In = typename Net::in_shape;
+  const auto to_tensor = data::compose<In>(data::ToTensor{}, norm);
+
+  if (!o.eval_dir.empty()) {
+    const auto test = data::load_cifar10(o.eval_dir, data::Split::test, o.test_limit);
+    data::DataLoader loader(test, to_tensor, {.batch_size = 500});
+    const std::size_t K = Net::out_shape::size;
+    std::vector<std::size_t> confusion(K * K, 0);  // [true][predicted]
+    std::size_t correct = 0;
+    for (auto& batch : loader.epoch(0)) {
+      const auto y = net.forward(batch.images);
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        const float* row = y.data() + i * K;
+        const auto pred = static_cast<std::size_t>(std::max_element(row, row + K) - row);
+        const auto truth = static_cast<std::size_t>(batch.labels[i]);
+        ++confusion[truth * K + pred];
+        correct += pred == truth;
+      }
+    }
+    std::printf("test accuracy %.2f%% (%zu / %zu images of %s)\n\n", 100.0 * static_cast<double>(correct) / static_cast<double>(test.size()),
+                correct, test.size(), o.eval_dir.c_str());
+    std::printf("confusion matrix (rows: true class, columns: predicted)\n%11s", "");
+    for (std::size_t p = 0; p < K; ++p) std::printf(" %5.5s", classes[p].c_str());
+    std::printf("  accuracy\n");
+    for (std::size_t t = 0; t < K; ++t) {
+      std::printf("%-11.11s", classes[t].c_str());
+      std::size_t row_total = 0;
+      for (std::size_t p = 0; p < K; ++p) {
+        std::printf(" %5zu", confusion[t * K + p]);
+        row_total += confusion[t * K + p];
+      }
+      std::printf("  %6.2f%%\n", row_total ? 100.0 * static_cast<double>(confusion[t * K + t]) / static_cast<double>(row_total) : 0.0);
+    }
+    return 0;
+  }
+
+  int status = 0;
+  ctnn::Tensor<In> x(1);
+  ctnn::Rng unused(0);
+  for (const auto& path : o.images) {
+    int w = 0, h = 0, channels = 0;
+    stbi_uc* pixels = stbi_load(path.c_str(), &w, &h, &channels, 3);
+    if (!pixels) {
+      std::fprintf(stderr, "error: cannot read image '%s': %s\n", path.c_str(), stbi_failure_reason());
+      status = 1;
+      continue;
+    }
+    const auto chw = ctnn::io::hwc_to_chw(pixels, 3, static_cast<std::size_t>(h), static_cast<std::size_t>(w));
+    stbi_image_free(pixels);
+    std::vector<std::uint8_t> resized(In::size);
+    ctnn::io::resize_bilinear(chw.data(), 3, static_cast<std::size_t>(h), static_cast<std::size_t>(w), resized.data(),
+                              In::height, In::width);
+    to_tensor(resized.data(), x.data(), unused);
+    const auto y = net.forward(x);
+    const std::size_t K = Net::out_shape::size;
+    std::vector<double> prob(K);
+    const double mx = *std::max_element(y.data(), y.data() + K);
+    double sum = 0;
+    for (std::size_t k = 0; k < K; ++k) sum += prob[k] = std::exp(static_cast<double>(y.data()[k]) - mx);
+    for (auto& p : prob) p /= sum;
+    std::vector<std::size_t> order(K);
+    std::iota(order.begin(), order.end(), std::size_t{0});
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return prob[a] > prob[b]; });
+    std::printf("%s (%dx%d)\n", path.c_str(), w, h);
+    for (std::size_t r = 0; r < std::min(o.top_k, K); ++r)
+      std::printf("  %zu. %-12s %.4f\n", r + 1, classes[order[r]].c_str(), prob[order[r]]);
+  }
+  return status;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Classify images with a ctnn model file, or evaluate it on the CIFAR-10 test set."};
+  Options o;
+  app.add_option("--model", o.model_file, "Model file (safetensors), e.g. from train_cifar10 --save")->required();
+  app.add_option("images", o.images, "Images to classify (PNG, JPEG, PPM, ...; any size)");
+  app.add_option("--eval", o.eval_dir, "Evaluate on the CIFAR-10 test set in this folder instead");
+  app.add_option("--top-k", o.top_k, "Classes to print per image")->check(CLI::Range(1, 1000))->capture_default_str();
+  app.add_option("--arch", o.arch, "Architecture: seed (default: the model file's \"ctnn.model\", else seed)")
+      ->check(CLI::IsMember({"seed"}));
+  app.add_option("--normalize", o.normalize, "cifar | half (default: the model file's \"ctnn.normalize\", else cifar)")
+      ->check(CLI::IsMember({"cifar", "half"}));
+  app.add_option("--test-limit", o.test_limit, "With --eval: only the first N test images")->check(CLI::Range(1, 10000));
+  app.add_option("--threads", o.threads, "Threads (default: OMP_NUM_THREADS or all cores)")->check(CLI::Range(1, 1024));
+  CLI11_PARSE(app, argc, argv);
+  if (o.images.empty() && o.eval_dir.empty()) {
+    std::fprintf(stderr, "error: give images to classify or --eval DIR\n%s", app.help().c_str());
+    return 2;
+  }
+  try {
+    if (o.threads > 0) ctnn::set_num_threads(o.threads);
+    const auto file = ctnn::io::File::read(o.model_file);
+    std::string arch = o.arch;
+    if (arch.empty()) {
+      const auto& m = file.metadata();
+      arch = m.count("ctnn.model") ? m.at("ctnn.model") : m.count("train.model") ? m.at("train.model") : "seed";
+    }
+    if (arch == "seed") return run<presets::Seed>(o, file);
+    throw std::runtime_error("model file '" + o.model_file + "' is a '" + arch +
+                             "' model; this program knows: seed (pass --arch to override)");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+}
