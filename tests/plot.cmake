@@ -6,7 +6,7 @@ add_test(NAME plot.draw
           ${CMAKE_CURRENT_SOURCE_DIR}/plot/metrics_a.csv=lr_0.001 ${CMAKE_CURRENT_SOURCE_DIR}/plot/metrics_b.csv=lr_0.1)
 set_tests_properties(plot.draw PROPERTIES FIXTURES_SETUP plot_out LABELS plot)
 add_test(NAME plot.check
-  COMMAND ${CMAKE_COMMAND} -DDIR=${_plot_dir} "-DLABELS=lr_0.001\\;lr_0.1" -P ${CMAKE_CURRENT_SOURCE_DIR}/plot/check_plots.cmake)
+  COMMAND ${CMAKE_COMMAND} -DDIR=${_plot_dir} -DLABELS=lr_0.001,lr_0.1 -P ${CMAKE_CURRENT_SOURCE_DIR}/plot/check_plots.cmake)
 set_tests_properties(plot.check PROPERTIES FIXTURES_REQUIRED plot_out LABELS plot)
 add_test(NAME plot.rejects_bad_header
   COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/plot_metrics.sh ${CMAKE_CURRENT_BINARY_DIR}/plot_bad

@@ -1,5 +1,6 @@
 # Checks what scripts/plot_metrics.sh wrote: every figure exists, PNGs carry the PNG signature,
 # SVGs are SVG and name each run's series.   cmake -DDIR=... -DLABELS="a;b" -P check_plots.cmake
+string(REPLACE "," ";" LABELS "${LABELS}")
 foreach(name loss accuracy train_loss test_loss train_acc test_acc)
   foreach(ext png svg)
     if(NOT EXISTS "${DIR}/${name}.${ext}")
