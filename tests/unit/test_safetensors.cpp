@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -13,9 +14,13 @@
 #include <vector>
 
 #include <ctnn/ctnn.hpp>
+#include <ctnn/data/cifar10.hpp>
+#include <ctnn/data/dataloader.hpp>
 #include <ctnn/data/transforms.hpp>
 #include <ctnn/io/image.hpp>
 #include <ctnn/io/safetensors.hpp>
+
+#include "support/golden.hpp"
 
 using namespace ctnn;
 namespace data = ctnn::data;
@@ -372,4 +377,98 @@ TEST_CASE("io::resize_bilinear (predict's run-time resize) equals data::Resize, 
   check_runtime_resize<7, 300>();
   const std::uint8_t hwc[2 * 3 * 3] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18};
   CHECK(io::hwc_to_chw(hwc, 3, 2, 3) == std::vector<std::uint8_t>{1, 4, 7, 10, 13, 16, 2, 5, 8, 11, 14, 17, 3, 6, 9, 12, 15, 18});
+}
+
+// ---- cross-check with PyTorch (tests/io/cross_check.py made the reference) ------------------
+
+namespace {
+std::string io_data(const std::string& file) {
+  // tests/io/data, next to the golden vectors' folder.
+  return std::string(CTNN_GOLDEN_DIR) + "/../../io/data/" + file;
+}
+double max_abs_diff(const float* a, const test::GoldenTensor& b) {
+  double worst = 0;
+  for (std::size_t i = 0; i < b.numel(); ++i) {
+    const double d = std::fabs(static_cast<double>(a[i]) - b.at(i));
+    worst = std::isfinite(d) ? std::max(worst, d) : INFINITY;
+  }
+  return worst;
+}
+}  // namespace
+
+TEST_CASE("safetensors cross-check: a ctnn-trained file gives PyTorch's logits on 1,000 CIFAR-10 test images") {
+  const auto ref = test::GoldenFile(io_data("cross_check.ctv"));
+  const char* dir = std::getenv("CTNN_CIFAR10_DIR");
+  if (!dir || !std::filesystem::is_directory(dir))
+    FAIL("CTNN_CIFAR10_DIR is unset or not a folder (" << (dir ? dir : "unset") << "): run scripts/get-cifar10.sh");
+  const auto& labels = ref["seed.labels"];
+  const std::size_t n = labels.numel();
+  const auto test_set = data::load_cifar10(dir, data::Split::test, n);
+  for (std::size_t i = 0; i < n; ++i) REQUIRE(test_set.labels[i] == labels.i32[i]);  // the same images
+
+  SeedNet net(0);
+  const auto loaded = io::load(net, std::filesystem::path(io_data("seed_cifar10.safetensors")));
+  CHECK(loaded.naming == io::Naming::ctnn);
+  REQUIRE(loaded.metadata.at("ctnn.normalize") == "cifar");
+  net.eval();
+  data::DataLoader loader(test_set, data::compose<data::Cifar10Shape>(data::ToTensor{}, data::kCifar10Normalize),
+                          {.batch_size = 250});
+  std::vector<float> logits;
+  for (auto& batch : loader.epoch(0)) {
+    const auto y = net.forward(batch.images);
+    logits.insert(logits.end(), y.data(), y.data() + batch.size() * 10);
+  }
+  const auto& expected = ref["seed.logits"];
+  REQUIRE(logits.size() == expected.numel());
+  const double diff = max_abs_diff(logits.data(), expected);
+  std::size_t agree = 0, correct = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto* row = logits.data() + i * 10;
+    const auto ours = std::max_element(row, row + 10) - row;
+    std::size_t theirs = 0;
+    for (std::size_t k = 1; k < 10; ++k)
+      if (expected.at(i * 10 + k) > expected.at(i * 10 + theirs)) theirs = k;
+    agree += static_cast<std::size_t>(ours) == theirs;
+    correct += ours == labels.i32[i];
+  }
+  MESSAGE("ctnn vs PyTorch (float64) logits of " << n << " images: max |diff| " << diff << " (PyTorch float32: "
+                                                 << ref["seed.torch32_max_abs"].scalar() << "); argmax agrees on "
+                                                 << agree << "/" << n << "; accuracy " << correct << "/" << n);
+  test::record("cross_check/seed.logits (abs)", diff);
+  CHECK(diff < 1e-4);
+  CHECK(agree >= n - 1);  // a near-tie could flip at float32 rounding; none does in this file
+  CHECK(static_cast<double>(correct) / static_cast<double>(n) == doctest::Approx(ref["seed.accuracy"].scalar()).epsilon(0.002));
+}
+
+TEST_CASE("safetensors cross-check: a file written from a torch.nn.Sequential loads into ctnn (torch names)") {
+  using TinyTorch = Sequential<Input<3, 16, 16>, Conv<3, 8, 3>, BatchNorm, ReLU, MaxPool<2>, Linear<16>, BatchNorm, ReLU,
+                               Dropout<0.25>, Linear<10>>;
+  const auto ref = test::GoldenFile(io_data("cross_check.ctv"));
+  TinyTorch net(0);
+  const auto loaded = io::load(net, std::filesystem::path(io_data("torch_tiny.safetensors")));
+  CHECK(loaded.naming == io::Naming::torch);
+  REQUIRE(loaded.batches_tracked.has_value());
+  CHECK(*loaded.batches_tracked == 5);
+  const auto& x = ref["tiny.x"];
+  Tensor<Shape<3, 16, 16>> input(8);
+  std::copy(x.f32.begin(), x.f32.end(), input.data());
+  net.eval();
+  const auto y = net.forward(input);
+  const double diff = max_abs_diff(y.data(), ref["tiny.logits"]);
+  MESSAGE("ctnn vs PyTorch logits of the torch-written network: max |diff| " << diff);
+  CHECK(diff < 1e-5);
+  // Saved back with torch names, it is the same set of tensors torch wrote.
+  const auto back = io::File::parse(as_bytes(io::to_bytes(net, save_options(io::Naming::torch))));
+  const auto theirs = io::File::read(io_data("torch_tiny.safetensors"));
+  CHECK(back.tensors().size() == theirs.tensors().size());
+  for (const auto& e : theirs.tensors()) {
+    const auto* ours = back.find(e.name);
+    REQUIRE_MESSAGE(ours, e.name);
+    CHECK(ours->shape == e.shape);
+    CHECK(ours->dtype == e.dtype);
+    if (e.dtype == "F32") {
+      const auto a = back.data(*ours), b = theirs.data(e);
+      CHECK(std::equal(a.begin(), a.end(), b.begin(), b.end()));
+    }
+  }
 }
