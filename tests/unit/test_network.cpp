@@ -2,6 +2,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <limits>
 #include <type_traits>
 #include <vector>
 
@@ -204,4 +205,30 @@ TEST_CASE("threads: the count can be set by the program") {
   CHECK(num_threads() == 1);
   set_num_threads(before);
   CHECK(num_threads() == before);
+}
+
+TEST_CASE("maxpool: NaN propagates and ties pick the first maximum, in the 2x2 fast path and the general path") {
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  {
+    Sequential<Input<1, 2, 4>, MaxPool<2>> net(0);
+    Tensor<Shape<1, 2, 4>> x(1);
+    const float v[8] = {1, 5, 3, nan, 5, 2, 4, 4};
+    std::copy(v, v + 8, x.data());
+    auto y = net.forward(x);
+    CHECK(y[0] == 5.0f);
+    CHECK(std::isnan(y[1]));
+    Tensor<Shape<1, 1, 2>> dy(1);
+    dy[0] = 1.0f;
+    dy[1] = 2.0f;
+    auto dx = net.backward(dy, true);
+    const float expect[8] = {0, 1, 0, 2, 0, 0, 0, 0};  // first 5 (index 1) wins the tie with index 4
+    for (int i = 0; i < 8; ++i) CHECK(dx[i] == expect[i]);
+  }
+  {
+    Sequential<Input<1, 3, 3>, MaxPool<3, 2>> net(0);
+    Tensor<Shape<1, 3, 3>> x(1);
+    const float v[9] = {1, 7, 2, 7, nan, 0, 3, 3, 3};
+    std::copy(v, v + 9, x.data());
+    CHECK(std::isnan(net.forward(x)[0]));
+  }
 }

@@ -1,6 +1,7 @@
 #pragma once
 // Batch normalisation over N x (H*W) per channel (BatchNorm2d; BatchNorm1d is the H=W=1 case).
 // PyTorch semantics: biased variance to normalise, unbiased variance in the running estimate.
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 
@@ -14,6 +15,9 @@ struct BatchNormGeometry {
 
 // x: [N, C, HW]  ->  y: [N, C, HW]; saves per-channel mean and 1/sqrt(var+eps) for backward,
 // and updates the running statistics with `momentum`.
+// One pass gathers the statistics: per plane, vectorised float sums of (x - s) and (x - s)^2
+// with s the channel's first value (shifting keeps E[d^2] - E[d]^2 exact enough even when
+// |mean| >> std), accumulated over planes in double. A second pass normalises.
 template <class T>
 void batchnorm_forward_train(const T* x, const T* gamma, const T* beta, T* y, T* save_mean,
                              T* save_invstd, T* running_mean, T* running_var,
@@ -23,21 +27,24 @@ void batchnorm_forward_train(const T* x, const T* gamma, const T* beta, T* y, T*
   const double count = static_cast<double>(g.n * g.plane);
 #pragma omp parallel for schedule(static)
   for (std::size_t c = 0; c < g.channels; ++c) {
-    double sum = 0;
-    for (std::size_t i = 0; i < g.n; ++i) sum += ConstArrMap<T>(x + i * stride + c * g.plane, HW).template cast<double>().sum();
-    const double mean = sum / count;
-    double sq = 0;  // two passes: exact enough even when |mean| >> std
-    for (std::size_t i = 0; i < g.n; ++i)
-      sq += (ConstArrMap<T>(x + i * stride + c * g.plane, HW).template cast<double>() - mean).square().sum();
-    const double var = sq / count;
+    const T shift = x[c * g.plane];
+    double sum = 0, sq = 0;
+    for (std::size_t i = 0; i < g.n; ++i) {
+      const auto d = ConstArrMap<T>(x + i * stride + c * g.plane, HW) - shift;
+      sum += static_cast<double>(d.sum());
+      sq += static_cast<double>(d.square().sum());
+    }
+    const double mean_d = sum / count;
+    const double var = std::max(0.0, sq / count - mean_d * mean_d);
+    const double mean = static_cast<double>(shift) + mean_d;
     const double invstd = 1.0 / std::sqrt(var + static_cast<double>(eps));
     save_mean[c] = static_cast<T>(mean);
     save_invstd[c] = static_cast<T>(invstd);
     const T scale = static_cast<T>(gamma[c] * invstd);
-    const T shift = static_cast<T>(beta[c] - mean * gamma[c] * invstd);
+    const T offset = static_cast<T>(beta[c] - mean * gamma[c] * invstd);
     for (std::size_t i = 0; i < g.n; ++i)
-      ArrMap<T>(y + i * stride + c * g.plane, HW) = ConstArrMap<T>(x + i * stride + c * g.plane, HW) * scale + shift;
-    const double unbiased = count > 1 ? sq / (count - 1) : var;
+      ArrMap<T>(y + i * stride + c * g.plane, HW) = ConstArrMap<T>(x + i * stride + c * g.plane, HW) * scale + offset;
+    const double unbiased = count > 1 ? var * count / (count - 1) : var;
     running_mean[c] = static_cast<T>((1 - momentum) * running_mean[c] + momentum * mean);
     running_var[c] = static_cast<T>((1 - momentum) * running_var[c] + momentum * unbiased);
   }
@@ -70,12 +77,12 @@ void batchnorm_backward_train(const T* x, const T* gamma, const T* dy, T* dx, T*
 #pragma omp parallel for schedule(static)
   for (std::size_t c = 0; c < g.channels; ++c) {
     const T mean = save_mean[c], invstd = save_invstd[c];
-    double sum_dy = 0, sum_dy_xhat = 0;
+    double sum_dy = 0, sum_dy_xhat = 0;  // per-plane float sums (vectorised), combined in double
     for (std::size_t i = 0; i < g.n; ++i) {
       auto dyc = ConstArrMap<T>(dy + i * stride + c * g.plane, HW);
       auto xc = ConstArrMap<T>(x + i * stride + c * g.plane, HW);
-      sum_dy += dyc.template cast<double>().sum();
-      sum_dy_xhat += (dyc * (xc - mean)).template cast<double>().sum() * invstd;
+      sum_dy += static_cast<double>(dyc.sum());
+      sum_dy_xhat += static_cast<double>((dyc * (xc - mean)).sum()) * invstd;
     }
     dgamma[c] += static_cast<T>(sum_dy_xhat);
     dbeta[c] += static_cast<T>(sum_dy);
@@ -106,8 +113,8 @@ void batchnorm_backward_eval(const T* x, const T* gamma, const T* dy, T* dx, T* 
     for (std::size_t i = 0; i < g.n; ++i) {
       auto dyc = ConstArrMap<T>(dy + i * stride + c * g.plane, HW);
       auto xc = ConstArrMap<T>(x + i * stride + c * g.plane, HW);
-      sum_dy += dyc.template cast<double>().sum();
-      sum_dy_xhat += (dyc * (xc - running_mean[c])).template cast<double>().sum() * invstd;
+      sum_dy += static_cast<double>(dyc.sum());
+      sum_dy_xhat += static_cast<double>((dyc * (xc - running_mean[c])).sum()) * invstd;
       if (dx) ArrMap<T>(dx + i * stride + c * g.plane, HW) = dyc * (gamma[c] * invstd);
     }
     dgamma[c] += static_cast<T>(sum_dy_xhat);
