@@ -74,3 +74,9 @@ TEST_CASE("gradcheck cross_entropy gradient, with and without label smoothing") 
     CHECK(worst < 1e-8);
   }
 }
+
+TEST_CASE("gradcheck fused BatchNorm+ReLU (Sequential runs the pair as one pass), train and eval, also last") {
+  expect_gradients_match<BasicSequential<double, Input<3, 4, 5>, BatchNorm, ReLU, AvgPool<2>>>(4, Mode::train);
+  expect_gradients_match<BasicSequential<double, Input<3, 4, 5>, BatchNorm, ReLU, AvgPool<2>>>(4, Mode::eval);
+  expect_gradients_match<BasicSequential<double, Input<2, 3, 3>, Conv<2, 3, 3>, BatchNorm, ReLU>>(3, Mode::train);
+}

@@ -53,25 +53,16 @@ class BatchNormLayer {
     f(TensorInfo{"running_var", ParamKind::norm_weight, C, C, {C, 0, 0, 0}, 1});
   }
 
-  void forward(const T* x, T* y, std::size_t n, Context& ctx) {
-    const kernels::BatchNormGeometry g{n, C, In::plane};
-    if (ctx.mode == Mode::train) {
-      kernels::batchnorm_forward_train(x, gamma_, beta_, y, save_mean_, save_invstd_, running_mean_,
-                                       running_var_, g, momentum, eps);
-    } else {
-      kernels::batchnorm_forward_eval(x, gamma_, beta_, y, running_mean_, running_var_, g, eps);
-    }
-    last_mode_ = ctx.mode;
+  void forward(const T* x, T* y, std::size_t n, Context& ctx) { forward_impl<false>(x, y, n, ctx); }
+  void backward(const T* x, const T*, const T* dy, T* dx, std::size_t n, Context&) {
+    backward_impl<false>(x, dy, nullptr, dx, n);
   }
 
-  void backward(const T* x, const T*, const T* dy, T* dx, std::size_t n, Context&) {
-    const kernels::BatchNormGeometry g{n, C, In::plane};
-    if (last_mode_ == Mode::train) {
-      kernels::batchnorm_backward_train(x, gamma_, dy, dx, dgamma_, dbeta_, save_mean_, save_invstd_, g);
-    } else {
-      kernels::batchnorm_backward_eval(x, gamma_, dy, dx, dgamma_, dbeta_, running_mean_, running_var_, g, eps);
-    }
-  }
+  // BatchNorm followed by ReLU, in one pass each way (Sequential calls these when it sees the pair):
+  // y is the ReLU's output, dy the gradient at it.
+  static constexpr bool fuses_relu = true;
+  void forward_relu(const T* x, T* y, std::size_t n, Context& ctx) { forward_impl<true>(x, y, n, ctx); }
+  void backward_relu(const T* x, const T* y, const T* dy, T* dx, std::size_t n) { backward_impl<true>(x, dy, y, dx, n); }
 
   const T* running_mean() const { return running_mean_; }
   const T* running_var() const { return running_var_; }
@@ -83,6 +74,29 @@ class BatchNormLayer {
   T* dbeta_ = nullptr;
   T* running_mean_ = nullptr;
   T* running_var_ = nullptr;
+  template <bool Relu>
+  void forward_impl(const T* x, T* y, std::size_t n, Context& ctx) {
+    const kernels::BatchNormGeometry g{n, C, In::plane};
+    if (ctx.mode == Mode::train) {
+      kernels::batchnorm_forward_train<Relu>(x, gamma_, beta_, y, save_mean_, save_invstd_, running_mean_,
+                                             running_var_, g, momentum, eps);
+    } else {
+      kernels::batchnorm_forward_eval<Relu>(x, gamma_, beta_, y, running_mean_, running_var_, g, eps);
+    }
+    last_mode_ = ctx.mode;
+  }
+
+  template <bool Relu>
+  void backward_impl(const T* x, const T* dy, const T* relu_y, T* dx, std::size_t n) {
+    const kernels::BatchNormGeometry g{n, C, In::plane};
+    if (last_mode_ == Mode::train) {
+      kernels::batchnorm_backward_train<Relu>(x, gamma_, dy, relu_y, dx, dgamma_, dbeta_, save_mean_, save_invstd_, g);
+    } else {
+      kernels::batchnorm_backward_eval<Relu>(x, gamma_, dy, relu_y, dx, dgamma_, dbeta_, running_mean_, running_var_, g,
+                                             eps);
+    }
+  }
+
   T save_mean_[C]{};
   T save_invstd_[C]{};
   Mode last_mode_ = Mode::train;

@@ -15,6 +15,7 @@ struct ReLULayer {
   static constexpr std::size_t param_count = 0;
   static constexpr std::size_t buffer_count = 0;
   static constexpr const char* kind_name = "ReLU";
+  static constexpr bool is_relu = true;  // a preceding BatchNorm may compute it in its own pass
   void attach(T*, T*, T*) {}
   void reset_parameters(Rng&) {}
   template <class F>

@@ -42,6 +42,12 @@ struct bind_layers<T, InShape, Position, Spec, Rest...> {
   using type = decltype(std::tuple_cat(std::declval<std::tuple<layer>>(), std::declval<typename next::type>()));
   using out_shape = typename next::out_shape;
 };
+// Layer pairs that run as one pass: a producer declaring fuses_relu, then a ReLU.
+template <class L>
+concept relu_fusing_producer = requires { requires L::fuses_relu; };
+template <class L>
+concept relu_layer = requires { requires L::is_relu; };
+
 template <class T, class InputSpec, class... Specs>
 struct bind_layers_of {
   using type = bind_layers<T, typename InputSpec::shape, 1, Specs...>;
@@ -147,9 +153,17 @@ class BasicSequential {
     input_ = x.data();
     ctx_.rng = &rng_;
     for_each_layer_index([&](auto I) {
-      auto& out = activations_[I];
-      if (out.size() < n_ * boundary_sizes[I + 1]) out.resize(n_ * boundary_sizes[I + 1]);
-      std::get<I>(layers_).forward(layer_input<I>(), out.data(), n_, ctx_);
+      if constexpr (fused_into_previous<I>()) {
+        return;  // computed with the layer before it
+      } else if constexpr (fused_with_next<I>()) {
+        auto& out = activations_[I + 1];
+        if (out.size() < n_ * boundary_sizes[I + 2]) out.resize(n_ * boundary_sizes[I + 2]);
+        std::get<I>(layers_).forward_relu(layer_input<I>(), out.data(), n_, ctx_);
+      } else {
+        auto& out = activations_[I];
+        if (out.size() < n_ * boundary_sizes[I + 1]) out.resize(n_ * boundary_sizes[I + 1]);
+        std::get<I>(layers_).forward(layer_input<I>(), out.data(), n_, ctx_);
+      }
     });
     return {activations_[depth - 1].data(), n_};
   }
@@ -163,7 +177,7 @@ class BasicSequential {
     for (auto& g : grad_ping_pong_)
       if (g.size() < max_size) g.resize(max_size);
     if (want_input_grad && input_grad_.size() < n_ * in_shape::size) input_grad_.resize(n_ * in_shape::size);
-    backward_from<depth - 1>(dy.data(), want_input_grad);
+    backward_from<depth - 1>(dy.data(), 0, want_input_grad);
     if (!want_input_grad) return {};
     return {input_grad_.data(), n_};
   }
@@ -234,16 +248,35 @@ class BasicSequential {
     else return activations_[I - 1].data();
   }
 
+  // Whether layer I runs fused with layer I + 1 (e.g. BatchNorm then ReLU), and the converse.
   template <std::size_t I>
-  void backward_from(const T* dy, bool want_input_grad) {
+  static constexpr bool fused_with_next() {
+    if constexpr (I + 1 < depth) return detail::relu_fusing_producer<layer_type<I>> && detail::relu_layer<layer_type<I + 1>>;
+    else return false;
+  }
+  template <std::size_t I>
+  static constexpr bool fused_into_previous() {
+    if constexpr (I > 0) return fused_with_next<I - 1>();
+    else return false;
+  }
+
+  // dy: gradient at layer I's output; the input gradient goes to ping-pong slot `free`, the
+  // slot that does not hold dy.
+  template <std::size_t I>
+  void backward_from(const T* dy, int free, bool want_input_grad) {
+    constexpr std::size_t first = fused_into_previous<I>() ? I - 1 : I;  // the layer whose input we reach
     T* dx = nullptr;
-    if constexpr (I == 0) {
+    if constexpr (first == 0) {
       if (want_input_grad) dx = input_grad_.data();
     } else {
-      dx = grad_ping_pong_[(I - 1) % 2].data();
+      dx = grad_ping_pong_[free].data();
     }
-    std::get<I>(layers_).backward(layer_input<I>(), activations_[I].data(), dy, dx, n_, ctx_);
-    if constexpr (I > 0) backward_from<I - 1>(dx, want_input_grad);
+    if constexpr (fused_into_previous<I>()) {
+      std::get<first>(layers_).backward_relu(layer_input<first>(), activations_[I].data(), dy, dx, n_);
+    } else {
+      std::get<I>(layers_).backward(layer_input<I>(), activations_[I].data(), dy, dx, n_, ctx_);
+    }
+    if constexpr (first > 0) backward_from<first - 1>(dx, 1 - free, want_input_grad);
   }
 
   layers_type layers_;
