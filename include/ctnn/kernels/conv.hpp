@@ -92,6 +92,64 @@ void col2im(const T* col, const ConvGeometry& g, T* dx) {
   }
 }
 
+// The same two transforms with the geometry fixed at compile time, as every Conv layer has it:
+// each channel is first copied into a zero-padded plane on the stack, so every row of col is a
+// straight copy (or, for col2im, add) of Wo values with constant trip counts that the compiler
+// vectorises, and no bounds are tested per element. Planes too large for the stack fall back to
+// the run-time versions above.
+template <ConvGeometry G>
+inline constexpr bool padded_plane_fits = (G.h + 2 * G.pad) * (G.w + 2 * G.pad) <= 16384;
+
+template <ConvGeometry G, class T>
+void im2col(const T* x, T* col) {
+  if constexpr (!padded_plane_fits<G>) {
+    im2col(x, G, col);
+  } else {
+    constexpr std::size_t Hp = G.h + 2 * G.pad, Wp = G.w + 2 * G.pad, plane = G.ho * G.wo;
+    alignas(64) T padded[Hp * Wp];
+    std::fill(padded, padded + Hp * Wp, T(0));
+    for (std::size_t c = 0; c < G.cin; ++c) {
+      const T* xc = x + c * G.h * G.w;
+      for (std::size_t y = 0; y < G.h; ++y)
+        std::copy(xc + y * G.w, xc + (y + 1) * G.w, padded + (y + G.pad) * Wp + G.pad);
+      for (std::size_t ky = 0; ky < G.k; ++ky)
+        for (std::size_t kx = 0; kx < G.k; ++kx) {
+          T* row = col + ((c * G.k + ky) * G.k + kx) * plane;
+          for (std::size_t oy = 0; oy < G.ho; ++oy) {
+            const T* src = padded + (oy * G.stride + ky) * Wp + kx;
+            T* dst = row + oy * G.wo;
+            for (std::size_t ox = 0; ox < G.wo; ++ox) dst[ox] = src[ox * G.stride];
+          }
+        }
+    }
+  }
+}
+
+template <ConvGeometry G, class T>
+void col2im(const T* col, T* dx) {
+  if constexpr (!padded_plane_fits<G>) {
+    col2im(col, G, dx);
+  } else {
+    constexpr std::size_t Hp = G.h + 2 * G.pad, Wp = G.w + 2 * G.pad, plane = G.ho * G.wo;
+    alignas(64) T padded[Hp * Wp];
+    for (std::size_t c = 0; c < G.cin; ++c) {
+      std::fill(padded, padded + Hp * Wp, T(0));
+      for (std::size_t ky = 0; ky < G.k; ++ky)
+        for (std::size_t kx = 0; kx < G.k; ++kx) {
+          const T* row = col + ((c * G.k + ky) * G.k + kx) * plane;
+          for (std::size_t oy = 0; oy < G.ho; ++oy) {
+            T* dst = padded + (oy * G.stride + ky) * Wp + kx;
+            const T* src = row + oy * G.wo;
+            for (std::size_t ox = 0; ox < G.wo; ++ox) dst[ox * G.stride] += src[ox];
+          }
+        }
+      T* dxc = dx + c * G.h * G.w;
+      for (std::size_t y = 0; y < G.h; ++y)
+        std::copy(padded + (y + G.pad) * Wp + G.pad, padded + (y + G.pad) * Wp + G.pad + G.w, dxc + y * G.w);
+    }
+  }
+}
+
 // One thread's GEMM plans: blocking workspaces kept across calls so steady-state steps allocate nothing.
 template <class T>
 struct ConvThreadPlans {
@@ -100,9 +158,9 @@ struct ConvThreadPlans {
 
 // x: [N, Cin, H, W], weight: [Cout, Cin*K*K], bias: [Cout]  ->  y: [N, Cout, Ho, Wo]
 // Per thread: col_ws holds col_size() scratch, plans one ConvThreadPlans (arrays of num_threads()).
-template <class T>
-void conv2d_forward(const T* x, const T* weight, const T* bias, T* y, std::size_t n, const ConvGeometry& g,
-                    T* col_ws, ConvThreadPlans<T>* plans) {
+template <ConvGeometry g, class T>
+void conv2d_forward(const T* x, const T* weight, const T* bias, T* y, std::size_t n, T* col_ws,
+                    ConvThreadPlans<T>* plans) {
   const auto P = static_cast<Eigen::Index>(g.patch());
   const auto HW = static_cast<Eigen::Index>(g.out_plane());
   const auto Co = static_cast<Eigen::Index>(g.cout);
@@ -111,9 +169,9 @@ void conv2d_forward(const T* x, const T* weight, const T* bias, T* y, std::size_
   for (std::size_t i = 0; i < n; ++i) {
     const int tid = thread_id();
     const T* col = x + i * g.in_size();
-    if (!g.is_pointwise()) {
+    if constexpr (!g.is_pointwise()) {
       T* ws = col_ws + static_cast<std::size_t>(tid) * g.col_size();
-      im2col(x + i * g.in_size(), g, ws);
+      im2col<g>(x + i * g.in_size(), ws);
       col = ws;
     }
     T* yi = y + i * g.out_size();
@@ -124,9 +182,9 @@ void conv2d_forward(const T* x, const T* weight, const T* bias, T* y, std::size_
 
 // Gradients: dweight, dbias accumulate (+=) like PyTorch's .grad; dx (if not null) is overwritten.
 // Per thread: col_ws holds col_size(), dw_ws holds weight_size() + cout partial sums.
-template <class T>
+template <ConvGeometry g, class T>
 void conv2d_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight, T* dbias, std::size_t n,
-                     const ConvGeometry& g, T* col_ws, T* dw_ws, ConvThreadPlans<T>* plans) {
+                     T* col_ws, T* dw_ws, ConvThreadPlans<T>* plans) {
   const auto P = static_cast<Eigen::Index>(g.patch());
   const auto HW = static_cast<Eigen::Index>(g.out_plane());
   const auto Co = static_cast<Eigen::Index>(g.cout);
@@ -146,8 +204,8 @@ void conv2d_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight
     for (std::size_t i = 0; i < n; ++i) {
       const T* dyi = dy + i * g.out_size();
       const T* col = x + i * g.in_size();
-      if (!g.is_pointwise()) {
-        im2col(x + i * g.in_size(), g, ws);
+      if constexpr (!g.is_pointwise()) {
+        im2col<g>(x + i * g.in_size(), ws);
         col = ws;
       }
       // dW[Co, P] += dY[Co, HW] * col[P, HW]^T
@@ -157,7 +215,7 @@ void conv2d_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight
         // dcol[P, HW] = W[Co, P]^T * dY[Co, HW], scattered back by col2im
         T* dcol = g.is_pointwise() ? dx + i * g.in_size() : ws;
         plan.input_grad.template run<true, false>(P, HW, Co, weight, P, dyi, HW, dcol, HW, false);
-        if (!g.is_pointwise()) col2im(ws, g, dx + i * g.in_size());
+        if (!g.is_pointwise()) col2im<g>(ws, dx + i * g.in_size());
       }
     }
   }

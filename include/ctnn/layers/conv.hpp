@@ -54,12 +54,12 @@ class ConvLayer {
 
   void forward(const T* x, T* y, std::size_t n, Context&) {
     reserve();
-    kernels::conv2d_forward(x, weight_, bias_, y, n, geometry, col_.data(), plans_.data());
+    kernels::conv2d_forward<geometry>(x, weight_, bias_, y, n, col_.data(), plans_.data());
   }
 
   void backward(const T* x, const T*, const T* dy, T* dx, std::size_t n, Context&) {
     reserve();
-    kernels::conv2d_backward(x, weight_, dy, dx, dweight_, dbias_, n, geometry, col_.data(), partial_.data(),
+    kernels::conv2d_backward<geometry>(x, weight_, dy, dx, dweight_, dbias_, n, col_.data(), partial_.data(),
                               plans_.data());
   }
 
