@@ -2,6 +2,7 @@
 // Max and average pooling without padding, PyTorch floor mode.
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 
 namespace ctnn::kernels {
@@ -84,30 +85,16 @@ void maxpool_forward(const T* x, T* y, std::int32_t* argmax, const PoolGeometry&
 // dy: [N*C, Ho, Wo]  ->  dx: [N*C, H, W], overwritten.
 template <class T>
 void maxpool_backward(const T* dy, const std::int32_t* argmax, T* dx, const PoolGeometry& g) {
-  if (g.k == 2 && g.stride == 2) {
-    // Windows tile the plane: write each 2x2 block once instead of zeroing then scattering.
+  if (g.stride >= g.k) {
+    // Windows do not overlap: each input receives at most one gradient, so zero the plane and
+    // store (not accumulate) the gradients at the winners.
 #pragma omp parallel for schedule(static)
     for (std::size_t p = 0; p < g.planes; ++p) {
       T* dxp = dx + p * g.h * g.w;
+      std::memset(static_cast<void*>(dxp), 0, sizeof(T) * g.h * g.w);
       const T* dyp = dy + p * g.ho * g.wo;
       const std::int32_t* ap = argmax + p * g.ho * g.wo;
-      for (std::size_t oy = 0; oy < g.ho; ++oy) {
-        T* r0 = dxp + 2 * oy * g.w;
-        T* r1 = r0 + g.w;
-        const auto base = static_cast<std::int32_t>(2 * oy * g.w);
-        const auto w = static_cast<std::int32_t>(g.w);
-        for (std::size_t ox = 0; ox < g.wo; ++ox) {
-          const T d = dyp[oy * g.wo + ox];
-          const std::int32_t k = ap[oy * g.wo + ox] - base - static_cast<std::int32_t>(2 * ox);
-          r0[2 * ox] = k == 0 ? d : T(0);
-          r0[2 * ox + 1] = k == 1 ? d : T(0);
-          r1[2 * ox] = k == w ? d : T(0);
-          r1[2 * ox + 1] = k == w + 1 ? d : T(0);
-        }
-        for (std::size_t x = 2 * g.wo; x < g.w; ++x) r0[x] = r1[x] = T(0);  // floor mode: odd width
-      }
-      for (std::size_t y = 2 * g.ho; y < g.h; ++y)  // odd height
-        for (std::size_t x = 0; x < g.w; ++x) dxp[y * g.w + x] = T(0);
+      for (std::size_t o = 0; o < g.ho * g.wo; ++o) dxp[ap[o]] = dyp[o];
     }
     return;
   }
