@@ -1,0 +1,92 @@
+#pragma once
+// Hyper-parameter sweeps: "lr=0.1,0.01,0.001" -> one run per value with everything else equal.
+// Parsing is strict: an unknown key, an empty or repeated value, or a value its key's check
+// rejects is an error that quotes the spec and says what was expected.
+#include <algorithm>
+#include <functional>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace ctnn::train {
+
+struct SweepSpec {
+  std::string key;
+  std::vector<std::string> values;
+};
+
+// A key's values are checked by a function returning an empty string when valid, else the
+// reason (e.g. "must be a number greater than 0").
+using SweepValueCheck = std::function<std::string(const std::string&)>;
+
+inline SweepSpec parse_sweep(const std::string& spec, const std::map<std::string, SweepValueCheck>& keys) {
+  auto known = [&] {
+    std::string list;
+    for (const auto& [k, _] : keys) list += (list.empty() ? "" : ", ") + k;
+    return list;
+  };
+  const auto eq = spec.find('=');
+  if (eq == std::string::npos || eq == 0)
+    throw std::invalid_argument("--sweep '" + spec + "': expected KEY=V1,V2,... with KEY one of " + known());
+  SweepSpec out;
+  out.key = spec.substr(0, eq);
+  const auto check = keys.find(out.key);
+  if (check == keys.end())
+    throw std::invalid_argument("--sweep '" + spec + "': unknown key '" + out.key + "'; expected one of " + known());
+  const std::string list = spec.substr(eq + 1);
+  std::size_t start = 0;
+  while (true) {
+    const auto comma = list.find(',', start);
+    std::string value = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (value.empty())
+      throw std::invalid_argument("--sweep '" + spec + "': empty value at position " +
+                                  std::to_string(out.values.size() + 1));
+    if (std::find(out.values.begin(), out.values.end(), value) != out.values.end())
+      throw std::invalid_argument("--sweep '" + spec + "': value '" + value + "' is given twice");
+    if (const std::string why = check->second(value); !why.empty())
+      throw std::invalid_argument("--sweep '" + spec + "': " + out.key + " value '" + value + "' " + why);
+    out.values.push_back(std::move(value));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  if (out.values.size() < 2)
+    throw std::invalid_argument("--sweep '" + spec + "': give at least two values to compare");
+  return out;
+}
+
+// Common checks.
+inline std::string check_positive_number(const std::string& v) {
+  try {
+    std::size_t used = 0;
+    const double d = std::stod(v, &used);
+    if (used == v.size() && d > 0) return {};
+  } catch (...) {
+  }
+  return "must be a number greater than 0";
+}
+inline std::string check_non_negative_number(const std::string& v) {
+  try {
+    std::size_t used = 0;
+    const double d = std::stod(v, &used);
+    if (used == v.size() && d >= 0) return {};
+  } catch (...) {
+  }
+  return "must be a number >= 0";
+}
+inline std::string check_positive_integer(const std::string& v) {
+  if (!v.empty() && v.size() < 10 && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+      std::stoul(v) > 0)
+    return {};
+  return "must be a whole number greater than 0";
+}
+inline SweepValueCheck check_one_of(std::vector<std::string> allowed) {
+  return [allowed = std::move(allowed)](const std::string& v) -> std::string {
+    if (std::find(allowed.begin(), allowed.end(), v) != allowed.end()) return {};
+    std::string list;
+    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+    return "must be one of " + list;
+  };
+}
+
+}  // namespace ctnn::train
