@@ -19,8 +19,13 @@ Then the peak resident memory (ru_maxrss) of a batch-128 resnet9_plain training 
 steps on each side (bench_peak_memory for ctnn; a subprocess for PyTorch), both as is and minus
 the process's resident size before the network was built (PyTorch's library alone is ~100+ MiB).
 
-Machine load is recorded before and after (load average and the busiest other processes),
-because numbers on a shared machine are only as good as its quietest minute.
+Numbers on a shared machine are only as good as its quietest minute, so each case also reports
+the CPU that other processes used while it ran (in cores: /proc/stat's busy time minus this
+script's children's), and the load average and busiest processes are recorded before and after.
+A disturbed case (others above --quiet-threshold cores) is run again, up to --max-tries times.
+--torch-env VAR=VALUE adds environment for the PyTorch side only: on this 2-vCPU VM, PyTorch at
+2 threads spends most of its time in libgomp's spin-wait loops on small ops, and
+--torch-env OMP_WAIT_POLICY=PASSIVE shows what it does without that.
 Default run: a few minutes on 2 cores; --quick: about a minute (1-2 repeats, short timings).
 """
 import argparse
@@ -120,11 +125,11 @@ def thread_env(threads):
     return env
 
 
-def run_torch(net, batch, threads, warmup, repeats, target, memory=False, steps=3):
+def run_torch(net, batch, threads, warmup, repeats, target, memory=False, steps=3, env=None):
     cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker", "--net", net, "--batch", str(batch),
            "--worker-threads", str(threads), "--warmup", str(warmup), "--repeats", str(repeats),
            "--target", str(target), "--steps", str(steps)] + (["--memory"] if memory else [])
-    res = subprocess.run(cmd, env=thread_env(threads), capture_output=True, text=True)
+    res = subprocess.run(cmd, env={**thread_env(threads), **(env or {})}, capture_output=True, text=True)
     if res.returncode != 0:
         raise SystemExit(f"PyTorch worker failed:\n{res.stderr}")
     return json.loads(res.stdout.strip().splitlines()[-1])
@@ -185,8 +190,29 @@ def machine_load():
     return {"loadavg": [round(v, 2) for v in load], "busy_processes": busy}
 
 
-def fmt_rate(v):
-    return f"{v:9.1f}" if v is not None else "        -"
+class OtherLoad:
+    """CPU time the rest of the machine used while a case ran, in cores (0 = quiet, 1 = one core busy):
+    the machine's busy time from /proc/stat minus this script's children's CPU time."""
+
+    def __init__(self):
+        self.t, self.busy, self.mine = time.time(), self._busy(), self._mine()
+
+    @staticmethod
+    def _busy():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return (v[0] + v[1] + v[2] + v[5] + v[6]) / os.sysconf("SC_CLK_TCK")  # user nice system irq softirq
+
+    @staticmethod
+    def _mine():
+        r = resource.getrusage(resource.RUSAGE_CHILDREN)
+        s = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime + s.ru_utime + s.ru_stime
+
+    def cores(self):
+        wall = time.time() - self.t
+        other = (self._busy() - self.busy) - (self._mine() - self.mine)
+        return max(0.0, other / wall) if wall > 0 else 0.0
 
 
 def main():
@@ -198,6 +224,12 @@ def main():
     ap.add_argument("--nets", default=",".join(NETS))
     ap.add_argument("--batches", default="32,128")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory comparison")
+    ap.add_argument("--max-tries", type=int, default=2,
+                    help="run a case again (up to this many times) when other processes used more than "
+                         "--quiet-threshold cores meanwhile; the least disturbed attempt is kept")
+    ap.add_argument("--quiet-threshold", type=float, default=0.15, metavar="CORES")
+    ap.add_argument("--torch-env", action="append", default=[], metavar="VAR=VALUE",
+                    help="extra environment for the PyTorch side only, e.g. OMP_WAIT_POLICY=PASSIVE (repeatable)")
     # worker mode (internal)
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--net", help=argparse.SUPPRESS)
@@ -221,8 +253,9 @@ def main():
         if n not in NETS:
             raise SystemExit(f"unknown network {n}; choose from {', '.join(NETS)}")
 
+    torch_env = dict(kv.split("=", 1) for kv in args.torch_env)
     started = time.time()
-    results = {"machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+    results = {"torch_env": torch_env, "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
                            "bench_dir": bench_dir, "quick": args.quick},
                "load_before": machine_load(), "cases": [], "scaling": [], "memory": None}
     print(f"load before: {results['load_before']}", flush=True)
@@ -236,18 +269,37 @@ def main():
                     warmup = 1 if slow else 5
                     repeats = 3 if slow else 5
                     target, min_time = (0.1, 0.1) if (slow and b >= 128) else (1.0, 0.5)
-                tp = run_torch(net, b, t, warmup, repeats, target)
-                cc = run_ctnn(bench_dir, net, b, t, repeats, min_time)
-                row = {"network": net, "batch": b, "threads": t, "pytorch_images_per_s": tp["images_per_s"],
-                       "ctnn_images_per_s": cc["images_per_s"],
-                       "ratio_ctnn_over_pytorch": cc["images_per_s"] / tp["images_per_s"],
-                       "pytorch_repeats": tp["repeats"], "pytorch_steps_per_repeat": tp["steps_per_repeat"],
-                       "ctnn_runs": cc["runs"], "pytorch_threads_reported": tp["threads"],
-                       "ctnn_threads_reported": cc["threads"], "load_after_case": machine_load()["loadavg"]}
+                best = None
+                for attempt in range(1, args.max_tries + 1):
+                    load = OtherLoad()
+                    tp = run_torch(net, b, t, warmup, repeats, target, env=torch_env)
+                    other_torch = load.cores()
+                    load = OtherLoad()
+                    cc = run_ctnn(bench_dir, net, b, t, repeats, min_time)
+                    other_ctnn = load.cores()
+                    row = {"network": net, "batch": b, "threads": t, "pytorch_images_per_s": tp["images_per_s"],
+                           "ctnn_images_per_s": cc["images_per_s"],
+                           "ratio_ctnn_over_pytorch": cc["images_per_s"] / tp["images_per_s"],
+                           "pytorch_repeats": tp["repeats"], "pytorch_steps_per_repeat": tp["steps_per_repeat"],
+                           "ctnn_runs": cc["runs"], "pytorch_threads_reported": tp["threads"],
+                           "ctnn_threads_reported": cc["threads"], "other_cores_pytorch": other_torch,
+                           "other_cores_ctnn": other_ctnn, "attempt": attempt,
+                           "load_after_case": machine_load()["loadavg"]}
+                    disturbance = max(other_torch, other_ctnn)
+                    if best is None or disturbance < max(best["other_cores_pytorch"], best["other_cores_ctnn"]):
+                        best = row
+                    if disturbance <= args.quiet_threshold:
+                        break
+                    print(f"    (attempt {attempt}: other processes used {other_torch:.2f} / {other_ctnn:.2f} cores"
+                          f"{'; retrying' if attempt < args.max_tries else ''})", flush=True)
+                row = best
+                other_torch, other_ctnn = row["other_cores_pytorch"], row["other_cores_ctnn"]
+                tp = {"images_per_s": row["pytorch_images_per_s"]}
+                cc = {"images_per_s": row["ctnn_images_per_s"]}
                 results["cases"].append(row)
                 print(f"  {net:14s} batch {b:4d} threads {t}: pytorch {tp['images_per_s']:8.1f} img/s, "
                       f"ctnn {cc['images_per_s']:8.1f} img/s, ratio {row['ratio_ctnn_over_pytorch']:.2f}  "
-                      f"(load {row['load_after_case'][0]})", flush=True)
+                      f"(others used {other_torch:.2f} / {other_ctnn:.2f} cores)", flush=True)
 
     def rate(side, net, b, t):
         for r in results["cases"]:
@@ -256,11 +308,14 @@ def main():
         return None
 
     print("\nTraining throughput (images/s; higher is better)\n")
-    print("| network | batch | threads | pytorch img/s | ctnn img/s | ctnn/pytorch |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    print("| network | batch | threads | pytorch img/s | ctnn img/s | ctnn/pytorch | other load (cores) pytorch / ctnn |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results["cases"]:
         print(f"| {r['network']} | {r['batch']} | {r['threads']} | {r['pytorch_images_per_s']:.1f} | "
-              f"{r['ctnn_images_per_s']:.1f} | {r['ratio_ctnn_over_pytorch']:.2f} |")
+              f"{r['ctnn_images_per_s']:.1f} | {r['ratio_ctnn_over_pytorch']:.2f} | "
+              f"{r['other_cores_pytorch']:.2f} / {r['other_cores_ctnn']:.2f} |")
+    print("\n(other load: CPU used by other processes while the case ran, in cores of the "
+          f"{os.cpu_count()}; above ~0.1 the case was disturbed)")
     if len(threads) >= 2:
         t1, t2 = threads[0], threads[-1]
         print(f"\nThread scaling ({t1} -> {t2} threads: img/s at {t2} / img/s at {t1})\n")
@@ -278,7 +333,7 @@ def main():
         mt = max(threads)
         steps = 2 if args.quick else 3
         cm = run_ctnn_memory(bench_dir, "resnet9_plain", 128, mt, steps)
-        pm = run_torch("resnet9_plain", 128, mt, 0, 0, 0, memory=True, steps=steps)
+        pm = run_torch("resnet9_plain", 128, mt, 0, 0, 0, memory=True, steps=steps, env=torch_env)
         results["memory"] = {"network": "resnet9_plain", "batch": 128, "threads": mt, "steps": steps,
                              "ctnn": cm, "pytorch": {k: v for k, v in pm.items() if k.endswith("_mib")}}
         print(f"\nPeak resident memory, resnet9_plain, batch 128, {steps} training steps, {mt} threads (MiB)\n")
