@@ -177,14 +177,14 @@ TEST_CASE("safetensors: the header follows the format, with PyTorch names, shape
 
   // A double network writes F64.
   BasicSequential<double, Input<1, 4, 4>, Conv<1, 2, 3>, BatchNorm> d(1);
-  const auto dh = io::File::parse(as_bytes(io::to_bytes(d)));
+  const auto dh = io::File::parse_owned(io::to_bytes(d));
   CHECK(dh.find("0.weight")->dtype == "F64");
   BasicSequential<double, Input<1, 4, 4>, Conv<1, 2, 3>, BatchNorm> d2(2);
   io::load(d2, as_bytes(io::to_bytes(d)));
   CHECK(std::equal(d.parameter_data(), d.parameter_data() + d.param_count, d2.parameter_data()));
 }
 
-TEST_CASE("safetensors: torch names insert the Flatten index; the loader accepts either naming") {
+TEST_CASE("safetensors: torch names insert the Flatten index, and the loader accepts either naming") {
   CHECK(io::torch_name<SeedNet>("8.weight") == "9.weight");
   CHECK(io::torch_name<SeedNet>("5.running_mean") == "5.running_mean");
   CHECK(io::torch_name<SeedNet>("0.bias") == "0.bias");
@@ -224,7 +224,7 @@ TEST_CASE("safetensors: torch names insert the Flatten index; the loader accepts
   CHECK(e.find("unexpected tensor '9.weight'") != std::string::npos);
 }
 
-TEST_CASE("safetensors: num_batches_tracked is optional on load; written only if asked") {
+TEST_CASE("safetensors: num_batches_tracked is optional on load, and written only if asked") {
   const std::string without = seed_file(save_options(io::Naming::ctnn, false));
   CHECK(io::File::parse(as_bytes(without)).find("1.num_batches_tracked") == nullptr);
   SeedNet net(2);
@@ -344,7 +344,7 @@ TEST_CASE("safetensors: malformed files are errors naming what is wrong") {
   }
 }
 
-TEST_CASE("safetensors: reading files: missing, not a regular file; writing: an unwritable path") {
+TEST_CASE("safetensors: reading a missing file or a folder, and writing to an unwritable path") {
   SeedNet net(1);
   CHECK_THROWS_WITH_AS(io::load(net, std::filesystem::path("/nonexistent/x.safetensors")),
                        doctest::Contains("does not exist"), io::Error);
@@ -458,7 +458,7 @@ TEST_CASE("safetensors cross-check: a file written from a torch.nn.Sequential lo
   MESSAGE("ctnn vs PyTorch logits of the torch-written network: max |diff| " << diff);
   CHECK(diff < 1e-5);
   // Saved back with torch names, it is the same set of tensors torch wrote.
-  const auto back = io::File::parse(as_bytes(io::to_bytes(net, save_options(io::Naming::torch))));
+  const auto back = io::File::parse_owned(io::to_bytes(net, save_options(io::Naming::torch)));
   const auto theirs = io::File::read(io_data("torch_tiny.safetensors"));
   CHECK(back.tensors().size() == theirs.tensors().size());
   for (const auto& e : theirs.tensors()) {

@@ -304,11 +304,22 @@ class File {
   // The reference implementation's limit on the header size.
   static constexpr std::uint64_t max_header_bytes = 100'000'000;
 
-  // Parses `bytes`, which must outlive the File. `source` names it in messages.
+  // Parses `bytes`, which must outlive the File (it reads tensor data from them). `source`
+  // names them in messages.
   static File parse(std::span<const std::uint8_t> bytes, std::string source = "<memory>") {
     File f;
     f.source_ = std::move(source);
     f.bytes_ = bytes;
+    f.parse_header();
+    return f;
+  }
+
+  // Parses bytes the File keeps (e.g. the result of to_bytes()).
+  static File parse_owned(std::string bytes, std::string source = "<memory>") {
+    File f;
+    f.source_ = std::move(source);
+    f.owned_.assign(bytes.begin(), bytes.end());
+    f.bytes_ = std::span<const std::uint8_t>(f.owned_.data(), f.owned_.size());
     f.parse_header();
     return f;
   }

@@ -1,0 +1,34 @@
+# Included by tests/CMakeLists.txt (every tests/*.cmake is).
+#
+# 1. The io tests (test_safetensors.cpp, test_checkpoint.cpp) include ctnn/io/*.hpp, which need
+#    nlohmann/json (Debian: nlohmann-json3-dev); the core library does not.
+find_package(nlohmann_json 3.2 REQUIRED)
+target_link_libraries(ctnn_tests PRIVATE nlohmann_json::nlohmann_json)
+
+# 2. -DCTNN_SANITIZE=ON adds ctnn_tests_sanitized: the unit tests built with AddressSanitizer and
+#    UndefinedBehaviorSanitizer (any report fails), registered as the test "sanitized.unit_tests".
+#    scripts/test-sanitizers.sh configures a separate build folder with it and runs it. Left
+#    out: test_no_allocation.cpp (it replaces malloc, which ASan must own) and
+#    test_train_cifar10.cpp (a full epoch on 10,000 images: minutes under ASan; the same loop is
+#    exercised on small data by test_checkpoint.cpp and test_network.cpp).
+option(CTNN_SANITIZE "Build ctnn_tests_sanitized (unit tests with ASan + UBSan)" OFF)
+if(CTNN_SANITIZE)
+  set(_ctnn_sanitized_sources ${CTNN_UNIT_SOURCES})
+  list(FILTER _ctnn_sanitized_sources EXCLUDE REGEX "/test_(no_allocation|train_cifar10)\\.cpp$")
+  add_executable(ctnn_tests_sanitized ${_ctnn_sanitized_sources})
+  set(_ctnn_sanitize -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  # -O1 -g: readable reports, and much faster to compile than -O3 with instrumentation.
+  target_compile_options(ctnn_tests_sanitized PRIVATE ${_ctnn_sanitize} -O1 -g)
+  target_link_options(ctnn_tests_sanitized PRIVATE ${_ctnn_sanitize})
+  target_link_libraries(ctnn_tests_sanitized PRIVATE ctnn::ctnn ctnn_project_flags doctest::doctest
+                        nlohmann_json::nlohmann_json)
+  target_include_directories(ctnn_tests_sanitized PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  target_compile_definitions(ctnn_tests_sanitized PRIVATE CTNN_GOLDEN_DIR="${CMAKE_CURRENT_SOURCE_DIR}/golden/data")
+  # One test running every case in one process (scripts/test-sanitizers.sh runs the binary
+  # directly, the same way). detect_leaks=0: LeakSanitizer needs ptrace, which some CI
+  # containers forbid, and leaks are not what this build is for; UBSan's no-recover and
+  # halt_on_error make any report a failure.
+  add_test(NAME sanitized.unit_tests COMMAND ctnn_tests_sanitized)
+  set_tests_properties(sanitized.unit_tests PROPERTIES PROCESSORS 2 ENVIRONMENT
+    "CTNN_CIFAR10_DIR=${CTNN_CIFAR10_DIR};CTNN_CIFAR10_SAMPLE=${CTNN_CIFAR10_SAMPLE};OMP_NUM_THREADS=2;ASAN_OPTIONS=detect_leaks=0:halt_on_error=1;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+endif()
