@@ -166,8 +166,10 @@ int main(int argc, char** argv) {
   app.add_option("images", o.images, "Images to classify (PNG, JPEG, PPM, ...; any size)");
   app.add_option("--eval", o.eval_dir, "Evaluate on the CIFAR-10 test set in this folder instead");
   app.add_option("--top-k", o.top_k, "Classes to print per image")->check(CLI::Range(1, 1000))->capture_default_str();
-  app.add_option("--arch", o.arch, "Architecture: seed (default: the model file's \"ctnn.model\", else seed)")
-      ->check(CLI::IsMember({"seed"}));
+  app.add_option("--arch", o.arch,
+                 "Architecture: seed | seed3 | seed4 (default: the model file's \"ctnn.model\", else the one "
+                 "whose tensors the file holds)")
+      ->check(CLI::IsMember({"seed", "seed3", "seed4"}));
   app.add_option("--normalize", o.normalize, "cifar | half (default: the model file's \"ctnn.normalize\", else cifar)")
       ->check(CLI::IsMember({"cifar", "half"}));
   app.add_option("--test-limit", o.test_limit, "With --eval: only the first N test images")->check(CLI::Range(1, 10000));
@@ -181,13 +183,26 @@ int main(int argc, char** argv) {
     if (o.threads > 0) ctnn::set_num_threads(o.threads);
     const auto file = ctnn::io::File::read(o.model_file);
     std::string arch = o.arch;
-    if (arch.empty()) {
-      const auto& m = file.metadata();
-      arch = m.count("ctnn.model") ? m.at("ctnn.model") : m.count("train.model") ? m.at("train.model") : "seed";
+    const auto& m = file.metadata();
+    if (arch.empty()) arch = m.count("ctnn.model") ? m.at("ctnn.model") : m.count("train.model") ? m.at("train.model") : "";
+    if (arch.empty()) {  // no metadata (e.g. written from PyTorch): the preset whose tensors it holds
+      ctnn::io::LoadOptions lenient;
+      lenient.allow_unexpected = m.count("ctnn.checkpoint") != 0;
+      const auto fits = [&](auto net) {
+        try {
+          ctnn::io::load(net, file, lenient);
+          return true;
+        } catch (const ctnn::io::Error&) {
+          return false;
+        }
+      };
+      arch = fits(presets::Seed(0)) ? "seed" : fits(presets::Seed3(0)) ? "seed3" : fits(presets::Seed4(0)) ? "seed4" : "seed";
     }
     if (arch == "seed") return run<presets::Seed>(o, file);
+    if (arch == "seed3") return run<presets::Seed3>(o, file);
+    if (arch == "seed4") return run<presets::Seed4>(o, file);
     throw std::runtime_error("model file '" + o.model_file + "' is a '" + arch +
-                             "' model; this program knows: seed (pass --arch to override)");
+                             "' model; this program knows: seed, seed3, seed4 (pass --arch to override)");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
