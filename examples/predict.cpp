@@ -162,9 +162,11 @@ int run(const Options& o, const ctnn::io::File& file) {
 int main(int argc, char** argv) {
   CLI::App app{"Classify images with a ctnn model file, or evaluate it on the CIFAR-10 test set."};
   Options o;
-  app.add_option("--model", o.model_file, "Model file (safetensors), e.g. from train_cifar10 --save")->required();
+  app.add_option("--model", o.model_file, "Model file (safetensors), e.g. from train_cifar10 --save")
+      ->required()
+      ->type_name("FILE");
   app.add_option("images", o.images, "Images to classify (PNG, JPEG, PPM, ...; any size)");
-  app.add_option("--eval", o.eval_dir, "Evaluate on the CIFAR-10 test set in this folder instead");
+  app.add_option("--eval", o.eval_dir, "Evaluate on the CIFAR-10 test set in this folder instead")->type_name("DIR");
   app.add_option("--top-k", o.top_k, "Classes to print per image")->check(CLI::Range(1, 1000))->capture_default_str();
   app.add_option("--arch", o.arch,
                  "Architecture: seed | seed3 | seed4 (default: the model file's \"ctnn.model\", else the one "

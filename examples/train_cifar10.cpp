@@ -416,13 +416,15 @@ int main(int argc, char** argv) {
   app.add_option("--test-limit", o.test_limit, "Use only the first N test images")->check(positive);
   app.add_option("--metrics", o.metrics, "Write per-epoch metrics to this CSV file (rewritten after each epoch)");
   app.add_flag("!--no-prefetch", o.prefetch, "Prepare batches in the training thread instead of a background thread");
-  app.add_option("--save", o.save, "Write the final model to this safetensors file");
+  app.add_option("--save", o.save, "Write the final model to this safetensors file")->type_name("FILE");
   app.add_flag("--torch-names", o.torch_names,
                "With --save: name tensors as the equivalent torch.nn.Sequential would (nn.Flatten before the Linear)");
   app.add_option("--checkpoint", o.checkpoint_dir,
-                 "Write DIR/checkpoint.safetensors after every epoch (and on Ctrl-C, after the current step)");
+                 "Write DIR/checkpoint.safetensors after every epoch (and on Ctrl-C, after the current step)")
+      ->type_name("DIR");
   app.add_option("--resume", o.resume_dir,
-                 "Continue the run checkpointed in DIR (same options; keeps checkpointing there)");
+                 "Continue the run checkpointed in DIR (same options; keeps checkpointing there)")
+      ->type_name("DIR");
   app.add_option("--interrupt-after", o.interrupt_after, "Testing: raise SIGINT after N training steps")
       ->group("")
       ->check(CLI::Range(1LL, 1LL << 60));
