@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <set>
 #include <string>
 
 #include "ctnn/core/random.hpp"
@@ -153,16 +154,15 @@ CheckpointState load_checkpoint(const File& f, Net& net, Optimizer& optimizer) {
                 ", this optimizer's state is " + std::string(dtype_of<T>()) + " [" + std::to_string(s.size()) +
                 "] (a different optimizer or network?)");
   // Besides the optimizer state, only the network's own tensors (ctnn names) may be there.
+  std::set<std::string, std::less<>> known{kOptimizerStateName};
+  for (const auto& p : net.parameters()) known.insert(p.name);
+  for (const auto& b : net.buffers()) {
+    known.insert(b.name);
+    if (b.name.ends_with(".running_mean"))
+      known.insert(b.name.substr(0, b.name.size() - 12) + "num_batches_tracked");
+  }
   for (const auto& e : f.tensors()) {
-    if (e.name == kOptimizerStateName) continue;
-    bool known = false;
-    for (const auto& p : net.parameters()) known |= p.name == e.name;
-    for (const auto& b : net.buffers()) {
-      known |= b.name == e.name;
-      if (b.name.ends_with(".running_mean"))
-        known |= e.name == b.name.substr(0, b.name.size() - 12) + "num_batches_tracked";
-    }
-    if (!known)
+    if (!known.count(e.name))
       throw Error(f.where(e.name) + ": unexpected in a checkpoint of this network (another network, or not a checkpoint)");
   }
   LoadOptions lo;

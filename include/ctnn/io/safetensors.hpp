@@ -344,9 +344,8 @@ class File {
   const std::vector<TensorEntry>& tensors() const noexcept { return entries_; }
   const std::map<std::string, std::string>& metadata() const noexcept { return metadata_; }
   const TensorEntry* find(std::string_view name) const {
-    for (const auto& e : entries_)
-      if (e.name == name) return &e;
-    return nullptr;
+    const auto it = index_.find(name);
+    return it == index_.end() ? nullptr : &entries_[it->second];
   }
   std::span<const std::uint8_t> data(const TensorEntry& e) const {
     return bytes_.subspan(static_cast<std::size_t>(data_start_ + e.begin), static_cast<std::size_t>(e.end - e.begin));
@@ -520,6 +519,7 @@ class File {
     if (at != data_size)
       fail("the tensors cover " + std::to_string(at) + " bytes of the " + std::to_string(data_size) +
            "-byte data section (trailing bytes after the last tensor)");
+    for (std::size_t i = 0; i < entries_.size(); ++i) index_.emplace(entries_[i].name, i);
   }
 
   std::string source_;
@@ -527,6 +527,7 @@ class File {
   std::span<const std::uint8_t> bytes_;
   std::uint64_t data_start_ = 0;
   std::vector<TensorEntry> entries_;
+  std::map<std::string, std::size_t, std::less<>> index_;  // name -> position in entries_
   std::map<std::string, std::string> metadata_;
 };
 
