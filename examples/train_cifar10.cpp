@@ -20,7 +20,9 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -37,6 +39,7 @@
 #include <ctnn/train/loop.hpp>
 #include <ctnn/train/metrics.hpp>
 #include <ctnn/train/progress.hpp>
+#include <ctnn/train/sweep.hpp>
 
 #include "models.hpp"
 
@@ -65,6 +68,9 @@ struct Options {
   std::string checkpoint_dir;
   std::string resume_dir;
   long long interrupt_after = 0;  // test hook: raise SIGINT after this many training steps
+  std::string plot_dir;
+  std::string sweep;
+  std::string sweep_dir;
 };
 
 // Set by the SIGINT handler; the training loop stops after the step in progress.
@@ -378,6 +384,109 @@ int run_model(Options o, const presets::Recipe& recipe) {
   return with_optimizer(data::compose<data::Cifar10Shape>(data::ToTensor{}, normalize));
 }
 
+// The model presets by name (all share the coursework recipe as their defaults).
+int run_preset(const Options& o) {
+  if (o.model == "seed3") return run_model<presets::Seed3>(o, presets::seed_recipe);
+  if (o.model == "seed4") return run_model<presets::Seed4>(o, presets::seed_recipe);
+  return run_model<presets::Seed>(o, presets::seed_recipe);
+}
+
+// Draws metrics files with scripts/plot_metrics.sh (gnuplot); says how to get gnuplot if absent.
+bool plot(const fs::path& out_dir, const std::vector<std::pair<fs::path, std::string>>& runs) {
+  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
+    std::fprintf(stderr, "note: no plots: gnuplot is not installed (Debian: sudo apt-get install gnuplot-nox); "
+                         "later: scripts/plot_metrics.sh DIR FILE.csv=LABEL ...\n");
+    return false;
+  }
+  std::string cmd = "bash '" CTNN_PLOT_SCRIPT "' '" + out_dir.string() + "'";
+  for (const auto& [file, label] : runs) cmd += " '" + file.string() + "=" + label + "'";
+  cmd += " >/dev/null";
+  if (std::system(cmd.c_str()) != 0) {
+    std::fprintf(stderr, "warning: plotting into %s failed\n", out_dir.string().c_str());
+    return false;
+  }
+  std::printf("figures written to %s\n", out_dir.string().c_str());
+  return true;
+}
+
+std::vector<ctnn::train::EpochMetrics> read_metrics_csv(const fs::path& path) {
+  std::ifstream in(path);
+  std::string header, rest, line;
+  if (!in || !std::getline(in, header) || header != ctnn::train::MetricsFile::header) return {};
+  while (std::getline(in, line)) rest += line + "\n";
+  return metrics_rows_from_string(rest);
+}
+
+// --sweep KEY=V1,V2,...: one run per value, everything else equal, each with its own metrics
+// file and checkpoint in the sweep folder. A setting whose metrics already hold every epoch is
+// not re-run; one interrupted part-way resumes from its checkpoint.
+int run_sweep(const Options& base) {
+  using namespace ctnn::train;
+  const std::map<std::string, SweepValueCheck> keys{
+      {"lr", check_positive_number},
+      {"batch-size", check_positive_integer},
+      {"weight-decay", check_non_negative_number},
+      {"optimizer", check_one_of({"sgd", "adam", "adamw"})},
+      {"model", check_one_of({"seed", "seed3", "seed4"})},
+  };
+  const SweepSpec spec = parse_sweep(base.sweep, keys);
+  const fs::path dir = base.sweep_dir.empty() ? fs::path("results") / ("sweep-" + spec.key) : fs::path(base.sweep_dir);
+  fs::create_directories(dir);
+  const int epochs = base.epochs ? base.epochs : presets::seed_recipe.epochs;
+  std::vector<std::pair<fs::path, std::string>> runs;
+  for (const auto& value : spec.values) {
+    Options o = base;
+    o.sweep.clear();
+    o.plot_dir.clear();
+    o.save.clear();
+    if (spec.key == "lr") o.lr = std::stod(value);
+    if (spec.key == "batch-size") o.batch_size = std::stoul(value);
+    if (spec.key == "weight-decay") o.weight_decay = std::stod(value);
+    if (spec.key == "optimizer") o.optimizer = value;
+    if (spec.key == "model") o.model = value;
+    const std::string label = spec.key + "=" + value;
+    const std::string stem = spec.key + "_" + value;  // no '=' in file names: FILE=LABEL is the plot syntax
+    o.metrics = (dir / (stem + ".csv")).string();
+    o.checkpoint_dir = (dir / (stem + ".checkpoint")).string();
+    runs.emplace_back(o.metrics, label);
+    if (static_cast<int>(read_metrics_csv(o.metrics).size()) >= epochs) {
+      std::printf("== %s: already finished (%s), not re-run\n", label.c_str(), o.metrics.c_str());
+      continue;
+    }
+    if (fs::exists(fs::path(o.checkpoint_dir) / "checkpoint.safetensors")) o.resume_dir = o.checkpoint_dir;
+    std::printf("== %s%s\n", label.c_str(), o.resume_dir.empty() ? "" : " (resuming)");
+    std::fflush(stdout);
+    if (const int status = run_preset(o); status != 0) return status;
+  }
+  // Summary: setting, best and final test accuracy, epoch of best, wall time.
+  std::string csv = "setting,best_test_acc,final_test_acc,best_epoch,final_train_loss,final_test_loss,seconds\n";
+  std::string md = "| " + spec.key + " | best test acc | final test acc | epoch of best | final train loss | final test loss | wall time (s) |\n"
+                   "|---|---|---|---|---|---|---|\n";
+  for (const auto& [file, label] : runs) {
+    const auto rows = read_metrics_csv(file);
+    if (rows.empty()) continue;
+    const auto best = std::max_element(rows.begin(), rows.end(),
+                                       [](const auto& a, const auto& b) { return a.test_accuracy < b.test_accuracy; });
+    double seconds = 0;
+    for (const auto& r : rows) seconds += r.seconds;
+    const std::string value = label.substr(spec.key.size() + 1);
+    char line[512];
+    std::snprintf(line, sizeof line, "%s,%.4f,%.4f,%d,%.4f,%.4f,%.1f\n", value.c_str(), best->test_accuracy,
+                  rows.back().test_accuracy, best->epoch, rows.back().train_loss, rows.back().test_loss, seconds);
+    csv += line;
+    std::snprintf(line, sizeof line, "| %s | %.2f %% | %.2f %% | %d | %.4f | %.4f | %.0f |\n", value.c_str(),
+                  100 * best->test_accuracy, 100 * rows.back().test_accuracy, best->epoch, rows.back().train_loss,
+                  rows.back().test_loss, seconds);
+    md += line;
+  }
+  write_file_atomically(dir / "summary.csv", csv);
+  write_file_atomically(dir / "summary.md", md);
+  std::printf("\n%s\nsummary: %s, %s\n", md.c_str(), (dir / "summary.csv").string().c_str(),
+              (dir / "summary.md").string().c_str());
+  plot(base.plot_dir.empty() ? dir : fs::path(base.plot_dir), runs);
+  return 0;
+}
+
 // CLI11's PositiveNumber prints the whole double range on failure; this says it plainly.
 const CLI::Validator positive = CLI::Validator(
     [](std::string& value) -> std::string {
@@ -394,8 +503,9 @@ int main(int argc, char** argv) {
   Options o;
   app.add_option("--data", o.data_dir, "Folder holding data_batch_1..5.bin, test_batch.bin, batches.meta.txt")
       ->capture_default_str();
-  app.add_option("--model", o.model, "Model preset: seed (the coursework CNN)")
-      ->check(CLI::IsMember({"seed"}))
+  app.add_option("--model", o.model,
+                 "Model preset: seed (the coursework CNN: 2 conv blocks), seed3, seed4 (3 and 4 blocks)")
+      ->check(CLI::IsMember({"seed", "seed3", "seed4"}))
       ->capture_default_str();
   app.add_option("--epochs", o.epochs, "Epochs to train (seed: 5)")->check(CLI::Range(1, 100000));
   app.add_option("--batch-size", o.batch_size, "Mini-batch size (seed: 32)")->check(CLI::Range(1, 65536));
@@ -428,10 +538,28 @@ int main(int argc, char** argv) {
   app.add_option("--interrupt-after", o.interrupt_after, "Testing: raise SIGINT after N training steps")
       ->group("")
       ->check(CLI::Range(1LL, 1LL << 60));
+  app.add_option("--plot", o.plot_dir,
+                 "Draw loss and accuracy curves (PNG and SVG, with gnuplot) into DIR at the end; metrics go to "
+                 "DIR/metrics.csv unless --metrics is given")
+      ->type_name("DIR");
+  app.add_option("--sweep", o.sweep,
+                 "Run one training per value, all else equal: lr=, batch-size=, weight-decay=, optimizer= or model= "
+                 "followed by comma-separated values (e.g. lr=0.1,0.01,0.001); finished settings are not re-run")
+      ->type_name("KEY=V1,V2,...");
+  app.add_option("--sweep-dir", o.sweep_dir, "Folder for a sweep's metrics, checkpoints, summary and figures "
+                                             "(default: results/sweep-KEY)")
+      ->type_name("DIR");
   CLI11_PARSE(app, argc, argv);
 
   try {
-    return run_model<presets::Seed>(o, presets::seed_recipe);
+    if (!o.sweep.empty()) return run_sweep(o);
+    if (!o.plot_dir.empty() && o.metrics.empty()) {
+      fs::create_directories(o.plot_dir);
+      o.metrics = (fs::path(o.plot_dir) / "metrics.csv").string();
+    }
+    const int status = run_preset(o);
+    if (status == 0 && !o.plot_dir.empty()) plot(o.plot_dir, {{o.metrics, o.model}});
+    return status;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -39,7 +39,8 @@ plot() {  # plot NAME YLABEL PLOTCMDS
     local setterm
     if [[ $term == png ]]; then setterm="set terminal pngcairo size 900,560 noenhanced font 'sans,11'"
     else setterm="set terminal svg size 900,560 noenhanced font 'sans,11' background rgb 'white'"; fi
-    gnuplot <<GP || die "gnuplot failed drawing $name.$term"
+    # (gnuplot's notes on one-epoch ranges are dropped; real errors still show)
+    gnuplot 2> >(grep -v '^Warning: empty [xy] range' >&2) <<GP || die "gnuplot failed drawing $name.$term"
 $setterm
 set output '$out/$name.$term'
 set datafile separator ','
