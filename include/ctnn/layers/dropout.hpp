@@ -11,19 +11,11 @@
 namespace ctnn {
 
 template <class T, class In, double P, std::size_t Position>
-class DropoutLayer {
+class DropoutLayer : public NoParameters<T> {
  public:
   using in_shape = In;
   using out_shape = In;
-  static constexpr std::size_t param_count = 0;
-  static constexpr std::size_t buffer_count = 0;
   static constexpr const char* kind_name = "Dropout";
-  void attach(T*, T*, T*) {}
-  void reset_parameters(Rng&) {}
-  template <class F>
-  static void describe(F&&) {}
-  template <class F>
-  static void describe_buffers(F&&) {}
 
   void forward(const T* x, T* y, std::size_t n, Context& ctx) {
     active_ = ctx.mode == Mode::train && P > 0.0;

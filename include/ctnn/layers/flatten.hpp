@@ -10,18 +10,10 @@
 namespace ctnn {
 
 template <class T, class In, std::size_t Position>
-struct FlattenLayer {
+struct FlattenLayer : NoParameters<T> {
   using in_shape = In;
   using out_shape = Shape<In::size, 1, 1>;
-  static constexpr std::size_t param_count = 0;
-  static constexpr std::size_t buffer_count = 0;
   static constexpr const char* kind_name = "Flatten";
-  void attach(T*, T*, T*) {}
-  void reset_parameters(Rng&) {}
-  template <class F>
-  static void describe(F&&) {}
-  template <class F>
-  static void describe_buffers(F&&) {}
   void forward(const T* x, T* y, std::size_t n, Context&) { std::memcpy(y, x, sizeof(T) * n * In::size); }
   void backward(const T*, const T*, const T* dy, T* dx, std::size_t n, Context&) {
     if (dx) std::memcpy(dx, dy, sizeof(T) * n * In::size);

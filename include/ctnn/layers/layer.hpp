@@ -21,6 +21,19 @@ struct Context {
   Rng* rng = nullptr;  // for stochastic layers (Dropout)
 };
 
+// What a layer without trainable parameters or saved state declares (ReLU, pooling, ...).
+template <class T>
+struct NoParameters {
+  static constexpr std::size_t param_count = 0;
+  static constexpr std::size_t buffer_count = 0;
+  void attach(T*, T*, T*) {}
+  void reset_parameters(Rng&) {}
+  template <class F>
+  static void describe(F&&) {}
+  template <class F>
+  static void describe_buffers(F&&) {}
+};
+
 namespace error {
 // Each check is a chain of names so that the compiler's instantiation line says, e.g.
 //   ctnn::error::Conv_at_layer<5>::expects_input_channels<16>::but_receives<32>

@@ -21,21 +21,13 @@ struct PoolShape {
 };
 
 template <class T, class In, std::size_t K, std::size_t Stride, std::size_t Position>
-class MaxPoolLayer {
+class MaxPoolLayer : public NoParameters<T> {
   using Geo = PoolShape<In, K, Stride, Position>;
 
  public:
   using in_shape = In;
   using out_shape = typename Geo::out_shape;
-  static constexpr std::size_t param_count = 0;
-  static constexpr std::size_t buffer_count = 0;
   static constexpr const char* kind_name = "MaxPool";
-  void attach(T*, T*, T*) {}
-  void reset_parameters(Rng&) {}
-  template <class F>
-  static void describe(F&&) {}
-  template <class F>
-  static void describe_buffers(F&&) {}
 
   void forward(const T* x, T* y, std::size_t n, Context&) {
     if (argmax_.size() < n * out_shape::size) argmax_.resize(n * out_shape::size);
@@ -50,19 +42,11 @@ class MaxPoolLayer {
 };
 
 template <class T, class In, std::size_t K, std::size_t Stride, std::size_t Position>
-struct AvgPoolLayer {
+struct AvgPoolLayer : NoParameters<T> {
   using Geo = PoolShape<In, K, Stride, Position>;
   using in_shape = In;
   using out_shape = typename Geo::out_shape;
-  static constexpr std::size_t param_count = 0;
-  static constexpr std::size_t buffer_count = 0;
   static constexpr const char* kind_name = "AvgPool";
-  void attach(T*, T*, T*) {}
-  void reset_parameters(Rng&) {}
-  template <class F>
-  static void describe(F&&) {}
-  template <class F>
-  static void describe_buffers(F&&) {}
 
   void forward(const T* x, T* y, std::size_t n, Context&) { kernels::avgpool_forward(x, y, Geo::geometry(n)); }
   void backward(const T*, const T*, const T* dy, T* dx, std::size_t n, Context&) {

@@ -9,19 +9,11 @@
 namespace ctnn {
 
 template <class T, class In, std::size_t Position>
-struct ReLULayer {
+struct ReLULayer : NoParameters<T> {
   using in_shape = In;
   using out_shape = In;
-  static constexpr std::size_t param_count = 0;
-  static constexpr std::size_t buffer_count = 0;
   static constexpr const char* kind_name = "ReLU";
   static constexpr bool is_relu = true;  // a preceding BatchNorm may compute it in its own pass
-  void attach(T*, T*, T*) {}
-  void reset_parameters(Rng&) {}
-  template <class F>
-  static void describe(F&&) {}
-  template <class F>
-  static void describe_buffers(F&&) {}
 
   void forward(const T* x, T* y, std::size_t n, Context&) { kernels::relu_forward(x, y, n * In::size); }
   void backward(const T* x, const T*, const T* dy, T* dx, std::size_t n, Context&) {
