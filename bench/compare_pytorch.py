@@ -22,7 +22,8 @@ the process's resident size before the network was built (PyTorch's library alon
 Numbers on a shared machine are only as good as its quietest minute, so each case also reports
 the CPU that other processes used while it ran (in cores: /proc/stat's busy time minus this
 script's children's), and the load average and busiest processes are recorded before and after.
-A disturbed case (others above --quiet-threshold cores) is run again, up to --max-tries times.
+A disturbed case (others above --quiet-threshold cores) is run again, up to --max-tries times;
+--wait-quiet SECONDS first waits (up to that long) for the machine to be idle before each case.
 --torch-env VAR=VALUE adds environment for the PyTorch side only: on this 2-vCPU VM, PyTorch at
 2 threads spends most of its time in libgomp's spin-wait loops on small ops, and
 --torch-env OMP_WAIT_POLICY=PASSIVE shows what it does without that.
@@ -190,6 +191,19 @@ def machine_load():
     return {"loadavg": [round(v, 2) for v in load], "busy_processes": busy}
 
 
+def wait_quiet(max_seconds, interval=2.0, busy_below=0.1):
+    """Waits (up to max_seconds) until the machine's busy CPU has stayed under busy_below cores for one
+    interval; returns the seconds waited, or None when it never got quiet."""
+    start = time.time()
+    while True:
+        b0, t0 = OtherLoad._busy(), time.time()
+        time.sleep(interval)
+        if (OtherLoad._busy() - b0) / (time.time() - t0) < busy_below:
+            return time.time() - start
+        if time.time() - start > max_seconds:
+            return None
+
+
 class OtherLoad:
     """CPU time the rest of the machine used while a case ran, in cores (0 = quiet, 1 = one core busy):
     the machine's busy time from /proc/stat minus this script's children's CPU time."""
@@ -228,6 +242,8 @@ def main():
                     help="run a case again (up to this many times) when other processes used more than "
                          "--quiet-threshold cores meanwhile; the least disturbed attempt is kept")
     ap.add_argument("--quiet-threshold", type=float, default=0.15, metavar="CORES")
+    ap.add_argument("--wait-quiet", type=float, default=0, metavar="SECONDS",
+                    help="before each case, wait up to this long for the machine to be idle (default: don't)")
     ap.add_argument("--torch-env", action="append", default=[], metavar="VAR=VALUE",
                     help="extra environment for the PyTorch side only, e.g. OMP_WAIT_POLICY=PASSIVE (repeatable)")
     # worker mode (internal)
@@ -271,6 +287,8 @@ def main():
                     target, min_time = (0.1, 0.1) if (slow and b >= 128) else (1.0, 0.5)
                 best = None
                 for attempt in range(1, args.max_tries + 1):
+                    if args.wait_quiet > 0 and wait_quiet(args.wait_quiet) is None:
+                        print(f"    (not quiet after {args.wait_quiet:.0f} s; measuring anyway)", flush=True)
                     load = OtherLoad()
                     tp = run_torch(net, b, t, warmup, repeats, target, env=torch_env)
                     other_torch = load.cores()
