@@ -100,12 +100,15 @@ void col2im(const T* col, const ConvGeometry& g, T* dx) {
 template <ConvGeometry G>
 inline constexpr bool padded_plane_fits = (G.h + 2 * G.pad) * (G.w + 2 * G.pad) <= 16384;
 
+// `ld` is the distance between rows of col: Ho*Wo for one sample, more when several samples'
+// columns sit side by side (see samples_per_gemm).
 template <ConvGeometry G, class T>
-void im2col(const T* x, T* col) {
+void im2col(const T* x, T* col, std::size_t ld = G.ho * G.wo) {
   if constexpr (!padded_plane_fits<G>) {
     im2col(x, G, col);
   } else {
-    constexpr std::size_t Hp = G.h + 2 * G.pad, Wp = G.w + 2 * G.pad, plane = G.ho * G.wo;
+    constexpr std::size_t Hp = G.h + 2 * G.pad, Wp = G.w + 2 * G.pad;
+    const std::size_t plane = ld;
     alignas(64) T padded[Hp * Wp];
     std::fill(padded, padded + Hp * Wp, T(0));
     for (std::size_t c = 0; c < G.cin; ++c) {
@@ -126,11 +129,12 @@ void im2col(const T* x, T* col) {
 }
 
 template <ConvGeometry G, class T>
-void col2im(const T* col, T* dx) {
+void col2im(const T* col, T* dx, std::size_t ld = G.ho * G.wo) {
   if constexpr (!padded_plane_fits<G>) {
     col2im(col, G, dx);
   } else {
-    constexpr std::size_t Hp = G.h + 2 * G.pad, Wp = G.w + 2 * G.pad, plane = G.ho * G.wo;
+    constexpr std::size_t Hp = G.h + 2 * G.pad, Wp = G.w + 2 * G.pad;
+    const std::size_t plane = ld;
     alignas(64) T padded[Hp * Wp];
     for (std::size_t c = 0; c < G.cin; ++c) {
       std::fill(padded, padded + Hp * Wp, T(0));
@@ -156,66 +160,118 @@ struct ConvThreadPlans {
   GemmPlan<T> forward, weight_grad, input_grad;
 };
 
+// Small output planes (8x8, 4x4) make a per-sample GEMM too narrow to run fast (N = Ho*Wo), so
+// such layers put several samples' columns side by side: col [P, S*Ho*Wo], one GEMM for S
+// samples, and the outputs are copied back to NCHW through a staging block.
+template <ConvGeometry G>
+inline constexpr std::size_t samples_per_gemm =
+    (G.ho * G.wo >= 128 || !padded_plane_fits<G>) ? 1 : std::min<std::size_t>(16, 256 / (G.ho * G.wo));
+
+// Scratch each thread needs: S samples' col, plus the [Cout, S*Ho*Wo] staging block when S > 1.
+template <ConvGeometry G>
+inline constexpr std::size_t conv_scratch_per_thread =
+    samples_per_gemm<G> * (G.col_size() + (samples_per_gemm<G> > 1 ? G.out_size() : 0));
+
 // x: [N, Cin, H, W], weight: [Cout, Cin*K*K], bias: [Cout]  ->  y: [N, Cout, Ho, Wo]
-// Per thread: col_ws holds col_size() scratch, plans one ConvThreadPlans (arrays of num_threads()).
+// scratch: num_threads() * conv_scratch_per_thread<g>; plans: one ConvThreadPlans per thread.
 template <ConvGeometry g, class T>
-void conv2d_forward(const T* x, const T* weight, const T* bias, T* y, std::size_t n, T* col_ws,
+void conv2d_forward(const T* x, const T* weight, const T* bias, T* y, std::size_t n, T* scratch,
                     ConvThreadPlans<T>* plans) {
+  constexpr std::size_t S = samples_per_gemm<g>;
   const auto P = static_cast<Eigen::Index>(g.patch());
   const auto HW = static_cast<Eigen::Index>(g.out_plane());
   const auto Co = static_cast<Eigen::Index>(g.cout);
   Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>> b(bias, Co);
+  const std::size_t groups = (n + S - 1) / S;
 #pragma omp parallel for schedule(static)
-  for (std::size_t i = 0; i < n; ++i) {
+  for (std::size_t grp = 0; grp < groups; ++grp) {
     const int tid = thread_id();
-    const T* col = x + i * g.in_size();
-    if constexpr (!g.is_pointwise()) {
-      T* ws = col_ws + static_cast<std::size_t>(tid) * g.col_size();
-      im2col<g>(x + i * g.in_size(), ws);
-      col = ws;
+    T* ws = scratch + static_cast<std::size_t>(tid) * conv_scratch_per_thread<g>;
+    const std::size_t first = grp * S, count = std::min(S, n - first);
+    if constexpr (S == 1) {
+      const T* col = x + first * g.in_size();
+      if constexpr (!g.is_pointwise()) {
+        im2col<g>(x + first * g.in_size(), ws);
+        col = ws;
+      }
+      T* yi = y + first * g.out_size();
+      plans[tid].forward.template run<false, false>(Co, HW, P, weight, P, col, HW, yi, HW, false);
+      MutMatMap<T>(yi, Co, HW).colwise() += b;
+    } else {
+      const std::size_t ld = count * g.out_plane();
+      T* col = ws;
+      T* stage = ws + S * g.col_size();
+      for (std::size_t j = 0; j < count; ++j) im2col<g>(x + (first + j) * g.in_size(), col + j * g.out_plane(), ld);
+      const auto L = static_cast<Eigen::Index>(ld);
+      plans[tid].forward.template run<false, false>(Co, L, P, weight, P, col, L, stage, L, false);
+      for (std::size_t j = 0; j < count; ++j)
+        for (std::size_t co = 0; co < g.cout; ++co) {
+          const T* src = stage + co * ld + j * g.out_plane();
+          T* dst = y + (first + j) * g.out_size() + co * g.out_plane();
+          for (std::size_t i = 0; i < g.out_plane(); ++i) dst[i] = src[i] + bias[co];
+        }
     }
-    T* yi = y + i * g.out_size();
-    plans[tid].forward.template run<false, false>(Co, HW, P, weight, P, col, HW, yi, HW, false);
-    MutMatMap<T>(yi, Co, HW).colwise() += b;
   }
 }
 
 // Gradients: dweight, dbias accumulate (+=) like PyTorch's .grad; dx (if not null) is overwritten.
-// Per thread: col_ws holds col_size(), dw_ws holds weight_size() + cout partial sums.
+// scratch as for forward; dw_ws: num_threads() * (weight_size() + cout) partial sums.
 template <ConvGeometry g, class T>
 void conv2d_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight, T* dbias, std::size_t n,
-                     T* col_ws, T* dw_ws, ConvThreadPlans<T>* plans) {
+                     T* scratch, T* dw_ws, ConvThreadPlans<T>* plans) {
+  constexpr std::size_t S = samples_per_gemm<g>;
   const auto P = static_cast<Eigen::Index>(g.patch());
   const auto HW = static_cast<Eigen::Index>(g.out_plane());
   const auto Co = static_cast<Eigen::Index>(g.cout);
   const std::size_t partial = g.weight_size() + g.cout;
+  const std::size_t groups = (n + S - 1) / S;
   int used_threads = 1;
 #pragma omp parallel
   {
     const int tid = thread_id();
 #pragma omp single
     used_threads = num_threads_in_team();
-    T* ws = g.is_pointwise() ? nullptr : col_ws + static_cast<std::size_t>(tid) * g.col_size();
+    T* ws = scratch + static_cast<std::size_t>(tid) * conv_scratch_per_thread<g>;
     T* dwt = dw_ws + static_cast<std::size_t>(tid) * partial;
     Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>> dbt(dwt + g.weight_size(), Co);
     std::fill(dwt, dwt + partial, T(0));
     ConvThreadPlans<T>& plan = plans[tid];
 #pragma omp for schedule(static)
-    for (std::size_t i = 0; i < n; ++i) {
-      const T* dyi = dy + i * g.out_size();
-      const T* col = x + i * g.in_size();
-      if constexpr (!g.is_pointwise()) {
-        im2col<g>(x + i * g.in_size(), ws);
-        col = ws;
-      }
-      // dW[Co, P] += dY[Co, HW] * col[P, HW]^T
-      plan.weight_grad.template run<false, true>(Co, P, HW, dyi, HW, col, HW, dwt, P, true);
-      dbt += ConstMatMap<T>(dyi, Co, HW).rowwise().sum();
-      if (dx) {
-        // dcol[P, HW] = W[Co, P]^T * dY[Co, HW], scattered back by col2im
-        T* dcol = g.is_pointwise() ? dx + i * g.in_size() : ws;
-        plan.input_grad.template run<true, false>(P, HW, Co, weight, P, dyi, HW, dcol, HW, false);
-        if (!g.is_pointwise()) col2im<g>(ws, dx + i * g.in_size());
+    for (std::size_t grp = 0; grp < groups; ++grp) {
+      const std::size_t first = grp * S, count = std::min(S, n - first);
+      if constexpr (S == 1) {
+        const T* dyi = dy + first * g.out_size();
+        const T* col = x + first * g.in_size();
+        if constexpr (!g.is_pointwise()) {
+          im2col<g>(x + first * g.in_size(), ws);
+          col = ws;
+        }
+        // dW[Co, P] += dY[Co, HW] * col[P, HW]^T
+        plan.weight_grad.template run<false, true>(Co, P, HW, dyi, HW, col, HW, dwt, P, true);
+        dbt += ConstMatMap<T>(dyi, Co, HW).rowwise().sum();
+        if (dx) {
+          // dcol[P, HW] = W[Co, P]^T * dY[Co, HW], scattered back by col2im
+          T* dcol = g.is_pointwise() ? dx + first * g.in_size() : ws;
+          plan.input_grad.template run<true, false>(P, HW, Co, weight, P, dyi, HW, dcol, HW, false);
+          if constexpr (!g.is_pointwise()) col2im<g>(ws, dx + first * g.in_size());
+        }
+      } else {
+        const std::size_t ld = count * g.out_plane();
+        const auto L = static_cast<Eigen::Index>(ld);
+        T* col = ws;
+        T* stage = ws + S * g.col_size();
+        for (std::size_t j = 0; j < count; ++j) {
+          im2col<g>(x + (first + j) * g.in_size(), col + j * g.out_plane(), ld);
+          for (std::size_t co = 0; co < g.cout; ++co)
+            std::copy_n(dy + (first + j) * g.out_size() + co * g.out_plane(), g.out_plane(),
+                        stage + co * ld + j * g.out_plane());
+        }
+        plan.weight_grad.template run<false, true>(Co, P, L, stage, L, col, L, dwt, P, true);
+        dbt += ConstMatMap<T>(stage, Co, L).rowwise().sum();
+        if (dx) {
+          plan.input_grad.template run<true, false>(P, L, Co, weight, P, stage, L, col, L, false);
+          for (std::size_t j = 0; j < count; ++j) col2im<g>(col + j * g.out_plane(), dx + (first + j) * g.in_size(), ld);
+        }
       }
     }
   }

@@ -67,7 +67,8 @@ class ConvLayer {
   // Workspaces depend on the thread count, not the batch: grown once, then reused.
   void reserve() {
     const auto threads = static_cast<std::size_t>(num_threads());
-    if (!geometry.is_pointwise() && col_.size() < threads * geometry.col_size()) col_.resize(threads * geometry.col_size());
+    constexpr std::size_t scratch = kernels::conv_scratch_per_thread<geometry>;
+    if (scratch && col_.size() < threads * scratch) col_.resize(threads * scratch);
     if (partial_.size() < threads * param_count) partial_.resize(threads * param_count);
     if (plans_.size() < threads) plans_.resize(threads);
   }
