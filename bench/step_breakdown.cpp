@@ -1,6 +1,7 @@
 // Where a training step's time goes: runs the same step as bench_train (forward, cross-entropy,
 // backward, Adam step, zero_grad) but calls each layer of the network itself, exactly as
-// Sequential::forward/backward do, timing every call. Prints, per layer, the median forward
+// Sequential::forward/backward do (including its fused BatchNorm+ReLU pairs, reported as one
+// row), timing every call. Prints, per layer, the median forward
 // and backward time over the measured steps, its share of the step, and GFLOP/s for conv and
 // linear layers; then the totals per layer kind and pass.
 //
@@ -46,6 +47,24 @@ double median(std::vector<double> v) {
   return v.size() % 2 ? v[m] : 0.5 * (v[m - 1] + v[m]);
 }
 
+// The same pairing rule as Sequential: a layer that offers forward_relu/backward_relu (declares
+// fuses_relu) followed by a ReLU (declares is_relu) runs as one pass.
+template <class Net, std::size_t I>
+constexpr bool fused_with_next() {
+  if constexpr (I + 1 < Net::depth) {
+    using L = typename Net::template layer_type<I>;
+    using R = typename Net::template layer_type<I + 1>;
+    return requires { requires L::fuses_relu; } && requires { requires R::is_relu; };
+  } else {
+    return false;
+  }
+}
+template <class Net, std::size_t I>
+constexpr bool fused_into_previous() {
+  if constexpr (I > 0) return fused_with_next<Net, I - 1>();
+  else return false;
+}
+
 template <class L>
 constexpr double layer_macs() {  // per image, forward
   if constexpr (requires { L::geometry; })
@@ -83,6 +102,8 @@ int run(const char* name, std::size_t n, int steps, int warmup) {
   ctx.mode = Mode::train;
   ctx.rng = &net.rng();
 
+  // fwd[I]/bwd[I]: layer I's times; a fused pair (e.g. BatchNorm then ReLU, run as one pass by
+  // Sequential when the first layer offers forward_relu/backward_relu) is timed on its first layer.
   std::array<std::vector<double>, D> fwd, bwd;
   std::vector<double> t_loss, t_adam, t_zero, t_step;
   auto input_of = [&](std::size_t i) -> const float* { return i == 0 ? x.data() : act[i - 1].data(); };
@@ -93,9 +114,16 @@ int run(const char* name, std::size_t n, int steps, int warmup) {
     [&]<std::size_t... I>(std::index_sequence<I...>) {
       (
           [&] {
-            const auto t0 = Clock::now();
-            net.template layer<I>().forward(input_of(I), act[I].data(), n, ctx);
-            if (record) fwd[I].push_back(ms_since(t0));
+            if constexpr (fused_into_previous<Net, I>()) {
+              return;
+            } else {
+              const auto t0 = Clock::now();
+              if constexpr (fused_with_next<Net, I>())
+                net.template layer<I>().forward_relu(input_of(I), act[I + 1].data(), n, ctx);
+              else
+                net.template layer<I>().forward(input_of(I), act[I].data(), n, ctx);
+              if (record) fwd[I].push_back(ms_since(t0));
+            }
           }(),
           ...);
     }(std::make_index_sequence<D>{});
@@ -104,15 +132,25 @@ int run(const char* name, std::size_t n, int steps, int warmup) {
     if (record) t_loss.push_back(ms_since(t0));
     // Backward, last layer first; the first layer gets no input gradient (as Sequential::backward).
     const float* dy = loss.grad().data();
+    int free_slot = 0;
     [&]<std::size_t... J>(std::index_sequence<J...>) {
       (
           [&] {
             constexpr std::size_t I = D - 1 - J;
-            float* dx = I == 0 ? nullptr : ping[(I - 1) % 2].data();
-            const auto tb = Clock::now();
-            net.template layer<I>().backward(input_of(I), act[I].data(), dy, dx, n, ctx);
-            if (record) bwd[I].push_back(ms_since(tb));
-            dy = dx;
+            if constexpr (fused_with_next<Net, I>()) {
+              return;  // done with the ReLU after it
+            } else {
+              constexpr std::size_t first = fused_into_previous<Net, I>() ? I - 1 : I;
+              float* dx = first == 0 ? nullptr : ping[free_slot].data();
+              const auto tb = Clock::now();
+              if constexpr (fused_into_previous<Net, I>())
+                net.template layer<first>().backward_relu(input_of(first), act[I].data(), dy, dx, n);
+              else
+                net.template layer<I>().backward(input_of(I), act[I].data(), dy, dx, n, ctx);
+              if (record) bwd[first].push_back(ms_since(tb));
+              dy = dx;
+              free_slot = 1 - free_slot;
+            }
           }(),
           ...);
     }(std::make_index_sequence<D>{});
@@ -128,17 +166,21 @@ int run(const char* name, std::size_t n, int steps, int warmup) {
   const double step_ms = median(t_step);
   std::printf("%s, batch %zu, %d threads: median of %d steps (after %d warm-up): %.3f ms/step, %.1f images/s\n",
               name, n, num_threads(), steps, warmup, step_ms, 1000.0 * static_cast<double>(n) / step_ms);
-  std::printf("  #  layer      output       fwd ms   bwd ms   sum ms   %% step  fwd GFLOP/s  bwd GFLOP/s\n");
+  std::printf("  #  layer           output       fwd ms   bwd ms   sum ms   %% step  fwd GFLOP/s  bwd GFLOP/s\n");
   std::map<std::string, std::pair<double, double>> by_kind;
   double sum_layers = 0;
   [&]<std::size_t... I>(std::index_sequence<I...>) {
     (
         [&] {
           using L = typename Net::template layer_type<I>;
+          if constexpr (fused_into_previous<Net, I>()) return;  // reported with the layer before it
           const double f = median(fwd[I]), b = median(bwd[I]);
           sum_layers += f + b;
-          by_kind[L::kind_name].first += f;
-          by_kind[L::kind_name].second += b;
+          std::string kind = L::kind_name;
+          using Out = std::conditional_t<fused_with_next<Net, I>(), typename Net::template layer_type<(I + 1 < Net::depth ? I + 1 : I)>, L>;
+          if constexpr (fused_with_next<Net, I>()) kind += "+ReLU";
+          by_kind[kind].first += f;
+          by_kind[kind].second += b;
           const double macs = layer_macs<L>() * static_cast<double>(n);
           // backward work: weight grad always, input grad except for the first layer
           const double bwd_flops = 2 * macs * (I == 0 ? 1 : 2);
@@ -147,20 +189,20 @@ int run(const char* name, std::size_t n, int steps, int warmup) {
             std::snprintf(gf, sizeof gf, "%11.1f", 2 * macs / (f * 1e6));
             std::snprintf(gb, sizeof gb, "%11.1f", bwd_flops / (b * 1e6));
           }
-          std::printf(" %2zu  %-9s  %-11s %7.3f  %7.3f  %7.3f  %6.1f%%  %s  %s\n", I + 1, L::kind_name,
-                      shape_string<typename L::out_shape>().c_str(), f, b, f + b, 100 * (f + b) / step_ms, gf, gb);
+          std::printf(" %2zu  %-14s  %-11s %7.3f  %7.3f  %7.3f  %6.1f%%  %s  %s\n", I + 1, kind.c_str(),
+                      shape_string<typename Out::out_shape>().c_str(), f, b, f + b, 100 * (f + b) / step_ms, gf, gb);
         }(),
         ...);
   }(std::make_index_sequence<D>{});
   const double l = median(t_loss), a = median(t_adam), z = median(t_zero);
-  std::printf("     cross-entropy                          %7.3f  %6.1f%%\n", l, 100 * l / step_ms);
-  std::printf("     Adam step                              %7.3f  %6.1f%%\n", a, 100 * a / step_ms);
-  std::printf("     zero_grad                              %7.3f  %6.1f%%\n", z, 100 * z / step_ms);
-  std::printf("     sum of the above %24.3f  %6.1f%% (rest: timer overhead, noise between medians)\n",
+  std::printf("     cross-entropy                               %7.3f  %6.1f%%\n", l, 100 * l / step_ms);
+  std::printf("     Adam step                                   %7.3f  %6.1f%%\n", a, 100 * a / step_ms);
+  std::printf("     zero_grad                                   %7.3f  %6.1f%%\n", z, 100 * z / step_ms);
+  std::printf("     sum of the above %29.3f  %6.1f%% (rest: timer overhead, noise between medians)\n",
               sum_layers + l + a + z, 100 * (sum_layers + l + a + z) / step_ms);
-  std::printf("  by kind:   fwd ms   bwd ms   %% step\n");
+  std::printf("  by kind:        fwd ms   bwd ms   %% step\n");
   for (const auto& [kind, fb] : by_kind)
-    std::printf("  %-9s %7.3f  %7.3f  %6.1f%%\n", kind.c_str(), fb.first, fb.second,
+    std::printf("  %-14s %7.3f  %7.3f  %6.1f%%\n", kind.c_str(), fb.first, fb.second,
                 100 * (fb.first + fb.second) / step_ms);
   return 0;
 }
