@@ -85,23 +85,39 @@ void batchnorm_forward_eval(const T* x, const T* gamma, const T* beta, T* y, con
   }
 }
 
+// dz = dy where the ReLU output is positive, else 0; a plain loop, which g++ vectorises (Eigen
+// 3.4's select() has no vectorised path).
+template <class T>
+void relu_mask(const T* dy, const T* relu_y, T* dz, std::size_t size) {
+  for (std::size_t i = 0; i < size; ++i) dz[i] = relu_y[i] > T(0) ? dy[i] : T(0);
+}
+
 // Train-mode backward through the batch statistics. dgamma, dbeta accumulate; dx overwritten.
-// With Relu, relu_y is the fused ReLU's output and dy the gradient at that output.
+// With Relu, relu_y is the fused ReLU's output and dy the gradient at that output; the masked
+// gradient is first written into dx, which then serves as the gradient at BN's output.
 template <bool Relu = false, class T>
 void batchnorm_backward_train(const T* x, const T* gamma, const T* dy, const T* relu_y, T* dx, T* dgamma,
                               T* dbeta, const T* save_mean, const T* save_invstd, const BatchNormGeometry& g) {
   const auto HW = static_cast<Eigen::Index>(g.plane);
   const std::size_t stride = g.channels * g.plane;
   const double count = static_cast<double>(g.n * g.plane);
+  const bool staged = Relu && dx;  // dz lives in dx
 #pragma omp parallel for schedule(static)
   for (std::size_t c = 0; c < g.channels; ++c) {
     const T mean = save_mean[c], invstd = save_invstd[c];
     double sum_dy = 0, sum_dy_xhat = 0;  // per-plane float sums (vectorised), combined in double
     for (std::size_t i = 0; i < g.n; ++i) {
       const std::size_t o = i * stride + c * g.plane;
-      const auto dz = detail::grad_at_output<Relu>(dy + o, relu_y + (Relu ? o : 0), HW);
-      sum_dy += static_cast<double>(dz.sum());
-      sum_dy_xhat += static_cast<double>((dz * (ConstArrMap<T>(x + o, HW) - mean)).sum()) * invstd;
+      if (staged) {
+        relu_mask(dy + o, relu_y + o, dx + o, g.plane);
+        const auto dz = ConstArrMap<T>(dx + o, HW);
+        sum_dy += static_cast<double>(dz.sum());
+        sum_dy_xhat += static_cast<double>((dz * (ConstArrMap<T>(x + o, HW) - mean)).sum()) * invstd;
+      } else {
+        const auto dz = detail::grad_at_output<Relu>(dy + o, relu_y + (Relu ? o : 0), HW);
+        sum_dy += static_cast<double>(dz.sum());
+        sum_dy_xhat += static_cast<double>((dz * (ConstArrMap<T>(x + o, HW) - mean)).sum()) * invstd;
+      }
     }
     dgamma[c] += static_cast<T>(sum_dy_xhat);
     dbeta[c] += static_cast<T>(sum_dy);
@@ -113,8 +129,8 @@ void batchnorm_backward_train(const T* x, const T* gamma, const T* dy, const T* 
     for (std::size_t i = 0; i < g.n; ++i) {
       const std::size_t o = i * stride + c * g.plane;
       const auto xhat = (ConstArrMap<T>(x + o, HW) - mean) * invstd;
-      ArrMap<T>(dx + o, HW) =
-          k * (detail::grad_at_output<Relu>(dy + o, relu_y + (Relu ? o : 0), HW) - mean_dy - xhat * mean_dy_xhat);
+      const T* dz = staged ? dx + o : dy + o;
+      ArrMap<T>(dx + o, HW) = k * (ConstArrMap<T>(dz, HW) - mean_dy - xhat * mean_dy_xhat);
     }
   }
 }
@@ -131,7 +147,14 @@ void batchnorm_backward_eval(const T* x, const T* gamma, const T* dy, const T* r
     double sum_dy = 0, sum_dy_xhat = 0;
     for (std::size_t i = 0; i < g.n; ++i) {
       const std::size_t o = i * stride + c * g.plane;
-      const auto dz = detail::grad_at_output<Relu>(dy + o, relu_y + (Relu ? o : 0), HW);
+      if (Relu && !dx) {  // nowhere to stage the masked gradient: the (scalar) select form
+        const auto dzs = detail::grad_at_output<Relu>(dy + o, relu_y + (Relu ? o : 0), HW);
+        sum_dy += static_cast<double>(dzs.sum());
+        sum_dy_xhat += static_cast<double>((dzs * (ConstArrMap<T>(x + o, HW) - running_mean[c])).sum()) * invstd;
+        continue;
+      }
+      if (Relu) relu_mask(dy + o, relu_y + o, dx + o, g.plane);  // dz staged in dx
+      const auto dz = ConstArrMap<T>(Relu ? dx + o : dy + o, HW);
       sum_dy += static_cast<double>(dz.sum());
       sum_dy_xhat += static_cast<double>((dz * (ConstArrMap<T>(x + o, HW) - running_mean[c])).sum()) * invstd;
       if (dx) ArrMap<T>(dx + o, HW) = dz * (gamma[c] * invstd);

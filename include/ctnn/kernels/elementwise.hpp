@@ -15,10 +15,10 @@ void relu_forward(const T* x, T* y, std::size_t size) {
 }
 
 // dx = dy where x > 0, else 0 (PyTorch's gradient at exactly 0 is 0).
+// A plain loop: g++ vectorises it, where Eigen 3.4's select() stays scalar.
 template <class T>
 void relu_backward(const T* x, const T* dy, T* dx, std::size_t size) {
-  const auto S = static_cast<Eigen::Index>(size);
-  ArrMap<T>(dx, S) = (ConstArrMap<T>(x, S) > T(0)).select(ConstArrMap<T>(dy, S), T(0));
+  for (std::size_t i = 0; i < size; ++i) dx[i] = x[i] > T(0) ? dy[i] : T(0);
 }
 
 // Inverted dropout: keeps each element with probability 1-p and scales it by 1/(1-p).
