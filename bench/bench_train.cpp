@@ -21,27 +21,14 @@
 
 #include <ctnn/ctnn.hpp>
 
+#include "networks.hpp"
+
 namespace {
 
 using namespace ctnn;
 
-// Keep these two in sync with peak_memory.cpp and step_breakdown.cpp (the static_asserts there
-// check the parameter counts).
-using SeedNet = Sequential<Input<3, 32, 32>, Conv<3, 16, 5>, BatchNorm, ReLU, MaxPool<2>, Conv<16, 32, 5>, BatchNorm,
-                           ReLU, MaxPool<2>, Linear<10>>;
-using ResNet9Plain =
-    Sequential<Input<3, 32, 32>,                                       //
-               Conv<3, 64, 3>, BatchNorm, ReLU,                        // prep
-               Conv<64, 128, 3>, BatchNorm, ReLU, MaxPool<2>,          // layer1
-               Conv<128, 128, 3>, BatchNorm, ReLU,                     //   res1 (skip omitted)
-               Conv<128, 128, 3>, BatchNorm, ReLU,                     //
-               Conv<128, 256, 3>, BatchNorm, ReLU, MaxPool<2>,         // layer2
-               Conv<256, 512, 3>, BatchNorm, ReLU, MaxPool<2>,         // layer3
-               Conv<512, 512, 3>, BatchNorm, ReLU,                     //   res3 (skip omitted)
-               Conv<512, 512, 3>, BatchNorm, ReLU,                     //
-               MaxPool<4>, Linear<10>>;
-static_assert(SeedNet::param_count == 34'634);
-static_assert(ResNet9Plain::param_count == 6'575'370);
+using bench::SeedNet;
+using bench::ResNet9Plain;
 
 // Forward MACs per image of the conv and linear layers.
 template <class Net>

@@ -22,20 +22,14 @@
 
 #include <ctnn/ctnn.hpp>
 
+#include "networks.hpp"
+
 namespace {
 
 using namespace ctnn;
 
-// Same networks as bench_train.cpp.
-using SeedNet = Sequential<Input<3, 32, 32>, Conv<3, 16, 5>, BatchNorm, ReLU, MaxPool<2>, Conv<16, 32, 5>, BatchNorm,
-                           ReLU, MaxPool<2>, Linear<10>>;
-using ResNet9Plain =
-    Sequential<Input<3, 32, 32>, Conv<3, 64, 3>, BatchNorm, ReLU, Conv<64, 128, 3>, BatchNorm, ReLU, MaxPool<2>,
-               Conv<128, 128, 3>, BatchNorm, ReLU, Conv<128, 128, 3>, BatchNorm, ReLU, Conv<128, 256, 3>, BatchNorm,
-               ReLU, MaxPool<2>, Conv<256, 512, 3>, BatchNorm, ReLU, MaxPool<2>, Conv<512, 512, 3>, BatchNorm, ReLU,
-               Conv<512, 512, 3>, BatchNorm, ReLU, MaxPool<4>, Linear<10>>;
-static_assert(SeedNet::param_count == 34'634);
-static_assert(ResNet9Plain::param_count == 6'575'370);
+using bench::SeedNet;
+using bench::ResNet9Plain;
 
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }

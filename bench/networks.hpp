@@ -1,0 +1,25 @@
+#pragma once
+// The two networks every benchmark measures (and bench/compare_pytorch.py builds in PyTorch):
+// the coursework network, and ResNet-9's convolution stack without its two residual additions
+// (ctnn has no residual layer yet; the additions are about 0.005 % of its FLOPs).
+#include <ctnn/ctnn.hpp>
+
+namespace ctnn::bench {
+
+using SeedNet = Sequential<Input<3, 32, 32>, Conv<3, 16, 5>, BatchNorm, ReLU, MaxPool<2>, Conv<16, 32, 5>, BatchNorm,
+                           ReLU, MaxPool<2>, Linear<10>>;
+using ResNet9Plain =
+    Sequential<Input<3, 32, 32>,                                       //
+               Conv<3, 64, 3>, BatchNorm, ReLU,                        // prep
+               Conv<64, 128, 3>, BatchNorm, ReLU, MaxPool<2>,          // layer1
+               Conv<128, 128, 3>, BatchNorm, ReLU,                     //   res1 (skip omitted)
+               Conv<128, 128, 3>, BatchNorm, ReLU,                     //
+               Conv<128, 256, 3>, BatchNorm, ReLU, MaxPool<2>,         // layer2
+               Conv<256, 512, 3>, BatchNorm, ReLU, MaxPool<2>,         // layer3
+               Conv<512, 512, 3>, BatchNorm, ReLU,                     //   res3 (skip omitted)
+               Conv<512, 512, 3>, BatchNorm, ReLU,                     //
+               MaxPool<4>, Linear<10>>;
+static_assert(SeedNet::param_count == 34'634);
+static_assert(ResNet9Plain::param_count == 6'575'370);
+
+}  // namespace ctnn::bench
