@@ -1,13 +1,12 @@
 #pragma once
-// Row-major Eigen maps over raw buffers: all GEMMs in ctnn go through these.
+// Eigen maps over raw buffers, for the fused elementwise work and reductions around the GEMMs
+// (the GEMMs themselves run through GemmPlan, kernels/gemm.hpp).
 #include <Eigen/Core>
 
 namespace ctnn::kernels {
 
 template <class T>
 using RowMatrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-template <class T>
-using MatMap = Eigen::Map<RowMatrix<T>, Eigen::Aligned16>;
 template <class T>
 using ConstMatMap = Eigen::Map<const RowMatrix<T>>;
 template <class T>
