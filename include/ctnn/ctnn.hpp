@@ -14,6 +14,7 @@
 #include "ctnn/layers/linear.hpp"
 #include "ctnn/layers/pool.hpp"
 #include "ctnn/layers/relu.hpp"
+#include "ctnn/layers/residual.hpp"
 #include "ctnn/layers/sequential.hpp"
 #include "ctnn/loss/cross_entropy.hpp"
 #include "ctnn/optim/adam.hpp"

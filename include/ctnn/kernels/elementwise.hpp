@@ -37,4 +37,18 @@ void dropout_backward(const T* dy, const T* mask, T* dx, std::size_t size) {
   ArrMap<T>(dx, S) = ConstArrMap<T>(dy, S) * ConstArrMap<T>(mask, S);
 }
 
+// y = a + b (a residual block's output)
+template <class T>
+void add(const T* a, const T* b, T* y, std::size_t size) {
+  const auto S = static_cast<Eigen::Index>(size);
+  ArrMap<T>(y, S) = ConstArrMap<T>(a, S) + ConstArrMap<T>(b, S);
+}
+
+// y += x
+template <class T>
+void add_inplace(T* y, const T* x, std::size_t size) {
+  const auto S = static_cast<Eigen::Index>(size);
+  ArrMap<T>(y, S) += ConstArrMap<T>(x, S);
+}
+
 }  // namespace ctnn::kernels

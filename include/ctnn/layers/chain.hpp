@@ -1,0 +1,217 @@
+#pragma once
+// Chain<T, InShape, Position, Specs...>: layers run one after another, the part of a network that
+// Sequential and Residual share. It binds each spec to the shape the previous layer produces,
+// keeps the layers by value in a std::tuple, owns their activations and the backward ping-pong
+// buffers, and runs a producer + ReLU pair (BatchNorm then ReLU) as one fused pass each way.
+// Parameters live in arenas owned by the enclosing network; attach() hands each layer its slice.
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <string>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+
+#include "ctnn/core/aligned_buffer.hpp"
+#include "ctnn/core/parameter.hpp"
+#include "ctnn/core/random.hpp"
+#include "ctnn/core/shape.hpp"
+#include "ctnn/layers/layer.hpp"
+
+namespace ctnn {
+
+namespace detail {
+template <class X>
+struct is_input : std::false_type {};
+template <std::size_t C, std::size_t H, std::size_t W>
+struct is_input<Input<C, H, W>> : std::true_type {};
+
+// Folds the specs left to right, threading each bound layer's out_shape into the next.
+// Step is 1 for a network (positions count layers) and 0 inside a block (every inner layer
+// reports the block's position in compile-time errors).
+template <class T, class InShape, std::size_t Position, std::size_t Step, class... Specs>
+struct bind_layers {
+  using type = std::tuple<>;
+  using out_shape = InShape;
+};
+template <class T, class InShape, std::size_t Position, std::size_t Step, class Spec, class... Rest>
+struct bind_layers<T, InShape, Position, Step, Spec, Rest...> {
+  static_assert(!is_input<Spec>::value, "ctnn::Sequential: Input<C, H, W> may only be the first element");
+  using layer = typename Spec::template bind<T, InShape, Position>;
+  using next = bind_layers<T, typename layer::out_shape, Position + Step, Step, Rest...>;
+  using type = decltype(std::tuple_cat(std::declval<std::tuple<layer>>(), std::declval<typename next::type>()));
+  using out_shape = typename next::out_shape;
+};
+
+// Layer pairs that run as one pass: a producer declaring fuses_relu, then a ReLU.
+template <class L>
+concept relu_fusing_producer = requires { requires L::fuses_relu; };
+template <class L>
+concept relu_layer = requires { requires L::is_relu; };
+}  // namespace detail
+
+template <class T, class InShape, std::size_t Position, std::size_t Step, class... Specs>
+class Chain {
+  using Binder = detail::bind_layers<T, InShape, Position, Step, Specs...>;
+
+ public:
+  using layers_type = typename Binder::type;
+  using in_shape = InShape;
+  using out_shape = typename Binder::out_shape;
+  static constexpr std::size_t depth = std::tuple_size_v<layers_type>;
+  template <std::size_t I>
+  using layer_type = std::tuple_element_t<I, layers_type>;
+
+ private:
+  template <class F, std::size_t... I>
+  static constexpr void for_each_index(F&& f, std::index_sequence<I...>) {
+    (f(std::integral_constant<std::size_t, I>{}), ...);
+  }
+
+ public:
+  template <class F>
+  static constexpr void for_each_layer_index(F&& f) {
+    for_each_index(f, std::make_index_sequence<depth>{});
+  }
+
+ private:
+  static constexpr auto make_offsets(bool buffers) {
+    std::array<std::size_t, depth + 1> off{};
+    std::size_t i = 0;
+    for_each_layer_index([&](auto I) {
+      off[i + 1] = off[i] + (buffers ? layer_type<I>::buffer_count : layer_type<I>::param_count);
+      ++i;
+    });
+    return off;
+  }
+  static constexpr auto make_sizes() {
+    std::array<std::size_t, depth + 1> s{};
+    s[0] = in_shape::size;
+    std::size_t i = 0;
+    for_each_layer_index([&](auto I) { s[++i] = layer_type<I>::out_shape::size; });
+    return s;
+  }
+
+ public:
+  static constexpr std::array<std::size_t, depth + 1> param_offsets = make_offsets(false);
+  static constexpr std::array<std::size_t, depth + 1> buffer_offsets = make_offsets(true);
+  // sample sizes at each boundary: [0] is the input, [i + 1] the output of layer i
+  static constexpr std::array<std::size_t, depth + 1> boundary_sizes = make_sizes();
+  static constexpr std::size_t param_count = param_offsets[depth];
+  static constexpr std::size_t buffer_count = buffer_offsets[depth];
+
+  void attach(T* params, T* grads, T* buffers) {
+    for_each_layer_index([&](auto I) {
+      std::get<I>(layers_).attach(params + param_offsets[I], grads + param_offsets[I], buffers + buffer_offsets[I]);
+    });
+  }
+
+  void reset_parameters(Rng& rng) {
+    for_each_layer_index([&](auto I) { std::get<I>(layers_).reset_parameters(rng); });
+  }
+
+  // Reports every tensor as "<prefix><layer index>.<name>", with offsets into this chain's slice.
+  // The name is only valid during the call (callers copy it).
+  template <class F>
+  static void describe(F&& f, const std::string& prefix = "") {
+    for_each_layer_index([&](auto I) {
+      layer_type<I>::describe([&](const TensorInfo& info) {
+        const std::string name = prefix + std::to_string(I) + "." + info.name;
+        TensorInfo out = info;
+        out.name = name.c_str();
+        out.offset += param_offsets[I];
+        f(out);
+      });
+    });
+  }
+  template <class F>
+  static void describe_buffers(F&& f, const std::string& prefix = "") {
+    for_each_layer_index([&](auto I) {
+      layer_type<I>::describe_buffers([&](const TensorInfo& info) {
+        const std::string name = prefix + std::to_string(I) + "." + info.name;
+        TensorInfo out = info;
+        out.name = name.c_str();
+        out.offset += buffer_offsets[I];
+        f(out);
+      });
+    });
+  }
+
+  // x: [N, in_shape], alive and unchanged until backward() has run. Returns the output,
+  // [N, out_shape], which stays valid until the next forward().
+  const T* forward(const T* x, std::size_t n, Context& ctx) {
+    n_ = n;
+    input_ = x;
+    for_each_layer_index([&](auto I) {
+      if constexpr (fused_into_previous<I>()) {
+        return;  // computed with the layer before it
+      } else if constexpr (fused_with_next<I>()) {
+        auto& out = activations_[I + 1];
+        if (out.size() < n_ * boundary_sizes[I + 2]) out.resize(n_ * boundary_sizes[I + 2]);
+        std::get<I>(layers_).forward_relu(layer_input<I>(), out.data(), n_, ctx);
+      } else {
+        auto& out = activations_[I];
+        if (out.size() < n_ * boundary_sizes[I + 1]) out.resize(n_ * boundary_sizes[I + 1]);
+        std::get<I>(layers_).forward(layer_input<I>(), out.data(), n_, ctx);
+      }
+    });
+    return activations_[depth - 1].data();
+  }
+
+  // dy: gradient at the last forward's output. Accumulates parameter gradients; writes the
+  // input gradient to dx unless dx is null (the first layer then skips that work).
+  void backward(const T* dy, T* dx, Context& ctx) {
+    const std::size_t max_size = n_ * *std::max_element(boundary_sizes.begin(), boundary_sizes.end());
+    if constexpr (depth > 1)
+      for (auto& g : grad_ping_pong_)
+        if (g.size() < max_size) g.resize(max_size);
+    backward_from<depth - 1>(dy, 0, dx, ctx);
+  }
+
+  template <std::size_t I>
+  layer_type<I>& layer() { return std::get<I>(layers_); }
+  const T* output() const { return activations_[depth - 1].data(); }
+  std::size_t batch() const { return n_; }
+
+ private:
+  template <std::size_t I>
+  const T* layer_input() const {
+    if constexpr (I == 0) return input_;
+    else return activations_[I - 1].data();
+  }
+
+  template <std::size_t I>
+  static constexpr bool fused_with_next() {
+    if constexpr (I + 1 < depth) return detail::relu_fusing_producer<layer_type<I>> && detail::relu_layer<layer_type<I + 1>>;
+    else return false;
+  }
+  template <std::size_t I>
+  static constexpr bool fused_into_previous() {
+    if constexpr (I > 0) return fused_with_next<I - 1>();
+    else return false;
+  }
+
+  // dy: gradient at layer I's output; the input gradient goes to ping-pong slot `free`, the
+  // slot that does not hold dy, or to dx_out at the first layer.
+  template <std::size_t I>
+  void backward_from(const T* dy, int free, T* dx_out, Context& ctx) {
+    constexpr std::size_t first = fused_into_previous<I>() ? I - 1 : I;  // the layer whose input we reach
+    T* dx = nullptr;
+    if constexpr (first == 0) dx = dx_out;
+    else dx = grad_ping_pong_[free].data();
+    if constexpr (fused_into_previous<I>()) {
+      std::get<first>(layers_).backward_relu(layer_input<first>(), activations_[I].data(), dy, dx, n_);
+    } else {
+      std::get<I>(layers_).backward(layer_input<I>(), activations_[I].data(), dy, dx, n_, ctx);
+    }
+    if constexpr (first > 0) backward_from<first - 1>(dx, 1 - free, dx_out, ctx);
+  }
+
+  layers_type layers_;
+  std::array<AlignedBuffer<T>, depth> activations_;
+  std::array<AlignedBuffer<T>, 2> grad_ping_pong_;
+  const T* input_ = nullptr;
+  std::size_t n_ = 0;
+};
+
+}  // namespace ctnn
