@@ -247,3 +247,214 @@ TEST_CASE("transforms: augmentation pipeline is reproducible from the Rng seed")
   }
   CHECK(differ >= 8);
 }
+
+// ---- reflect padding and Cutout (the CIFAR-10 speed-run augmentations) ----------------------
+
+namespace {
+// numpy.pad(mode='reflect') / F.pad(mode='reflect') index for one axis, as documented: mirror
+// about the edge without repeating it; pad < n so one reflection is enough.
+std::size_t reflect_index(std::ptrdiff_t i, std::size_t n) {
+  const auto last = static_cast<std::ptrdiff_t>(n) - 1;
+  if (i < 0) i = -i;
+  if (i > last) i = 2 * last - i;
+  return static_cast<std::size_t>(i);
+}
+}  // namespace
+
+TEST_CASE("transforms: RandomCrop with PadMode::reflect crops the reflect-padded image (torch 'reflect')") {
+  static_assert(std::is_same_v<data::RandomCrop<32, 32, 4>, data::RandomCrop<32, 32, 4, data::PadMode::constant>>,
+                "the old spelling keeps meaning constant (zero) padding");
+  // A 2 x 3 x 5 image: channel 0 holds 1..15 row by row, channel 1 the same plus 100.
+  using S = Shape<2, 3, 5>;
+  std::vector<std::uint8_t> img(S::size);
+  for (std::size_t i = 0; i < 15; ++i) {
+    img[i] = static_cast<std::uint8_t>(1 + i);
+    img[15 + i] = static_cast<std::uint8_t>(101 + i);
+  }
+  // F.pad(x, (2, 2, 2, 2), mode='reflect')[0, 0] written out by hand; numpy's documented
+  // example np.pad([1, 2, 3, 4, 5], 2, 'reflect') == [3, 2, 1, 2, 3, 4, 5, 4, 3] is row 2.
+  constexpr std::uint8_t padded[7][9] = {
+      {13, 12, 11, 12, 13, 14, 15, 14, 13},
+      {8, 7, 6, 7, 8, 9, 10, 9, 8},
+      {3, 2, 1, 2, 3, 4, 5, 4, 3},
+      {8, 7, 6, 7, 8, 9, 10, 9, 8},
+      {13, 12, 11, 12, 13, 14, 15, 14, 13},
+      {8, 7, 6, 7, 8, 9, 10, 9, 8},
+      {3, 2, 1, 2, 3, 4, 5, 4, 3},
+  };
+  SUBCASE("the whole padded image") {
+    std::vector<std::uint8_t> out(2 * 7 * 9);
+    data::RandomCrop<7, 9, 2, data::PadMode::reflect>{}.crop_at<S>(img.data(), out.data(), 0, 0);
+    for (std::size_t c = 0; c < 2; ++c)
+      for (std::size_t y = 0; y < 7; ++y)
+        for (std::size_t x = 0; x < 9; ++x) {
+          CAPTURE(c);
+          CAPTURE(y);
+          CAPTURE(x);
+          CHECK(int(out[(c * 7 + y) * 9 + x]) == padded[y][x] + 100 * int(c));
+        }
+  }
+  SUBCASE("every 3 x 5 window, i.e. padded[:, top:top+3, left:left+5]") {
+    const data::RandomCrop<3, 5, 2, data::PadMode::reflect> crop;
+    std::vector<std::uint8_t> out(S::size);
+    for (std::size_t top = 0; top <= 4; ++top)
+      for (std::size_t left = 0; left <= 4; ++left) {
+        crop.crop_at<S>(img.data(), out.data(), top, left);
+        bool same = true;
+        for (std::size_t c = 0; c < 2; ++c)
+          for (std::size_t y = 0; y < 3; ++y)
+            for (std::size_t x = 0; x < 5; ++x)
+              same = same && int(out[(c * 3 + y) * 5 + x]) == padded[top + y][left + x] + 100 * int(c);
+        INFO("top " << top << ", left " << left);
+        CHECK(same);
+      }
+    // The centre window is the image itself.
+    crop.crop_at<S>(img.data(), out.data(), 2, 2);
+    CHECK(out == img);
+  }
+}
+
+TEST_CASE("transforms: reflect RandomCrop draws its offsets like the constant one and matches the reference") {
+  using S = data::Cifar10Shape;
+  constexpr std::size_t P = 4;
+  std::vector<std::uint8_t> img(S::size), out(S::size), zero_out(S::size);
+  Rng fill(3);
+  for (auto& v : img) v = static_cast<std::uint8_t>(1 + fill.below(255));  // never 0
+  const data::RandomCrop<32, 32, P, data::PadMode::reflect> crop;
+  const data::RandomCrop<32, 32, P> zero_crop;
+  std::vector<int> seen_top(2 * P + 1, 0), seen_left(2 * P + 1, 0);
+  for (std::uint64_t seed = 0; seed < 300; ++seed) {
+    Rng rng(seed), zero_rng(seed), mirror(seed);
+    crop.apply<S>(img.data(), out.data(), rng);
+    zero_crop.apply<S>(img.data(), zero_out.data(), zero_rng);
+    const auto top = static_cast<std::ptrdiff_t>(mirror.below(2 * P + 1)) - static_cast<std::ptrdiff_t>(P);
+    const auto left = static_cast<std::ptrdiff_t>(mirror.below(2 * P + 1)) - static_cast<std::ptrdiff_t>(P);
+    ++seen_top[static_cast<std::size_t>(top + P)];
+    ++seen_left[static_cast<std::size_t>(left + P)];
+    bool same = true, interior_same = true;
+    for (std::size_t c = 0; c < 3; ++c)
+      for (std::size_t y = 0; y < 32; ++y)
+        for (std::size_t x = 0; x < 32; ++x) {
+          const std::ptrdiff_t sy = top + static_cast<std::ptrdiff_t>(y), sx = left + static_cast<std::ptrdiff_t>(x);
+          const std::size_t o = (c * 32 + y) * 32 + x;
+          same = same && out[o] == img[(c * 32 + reflect_index(sy, 32)) * 32 + reflect_index(sx, 32)];
+          // Where the window is inside the image both modes agree; elsewhere constant gives 0.
+          const bool inside = sy >= 0 && sy < 32 && sx >= 0 && sx < 32;
+          interior_same = interior_same && (inside ? zero_out[o] == out[o] : zero_out[o] == 0);
+        }
+    INFO("seed " << seed << ", top " << top << ", left " << left);
+    REQUIRE(same);
+    REQUIRE(interior_same);
+    const auto after = mirror.next();
+    CHECK(rng.next() == after);  // two draws, as in constant mode
+    CHECK(zero_rng.next() == after);
+  }
+  for (int n : seen_top) CHECK(n > 0);
+  for (int n : seen_left) CHECK(n > 0);
+}
+
+TEST_CASE("transforms: Cutout geometry, clipping at the borders, fill value") {
+  using S = Shape<2, 6, 7>;
+  std::vector<float> base(S::size);
+  for (std::size_t i = 0; i < base.size(); ++i) base[i] = 1.0f + static_cast<float>(i);  // never 0
+  // Runs cut_at and returns, for channel 0, which pixels were filled; checks the channels agree
+  // and that untouched pixels kept their values.
+  auto cut = [&](const data::Cutout& co, std::size_t cy, std::size_t cx) {
+    std::vector<float> x = base;
+    co.cut_at<S>(x.data(), cy, cx);
+    std::vector<std::vector<int>> mask(6, std::vector<int>(7, 0));
+    for (std::size_t y = 0; y < 6; ++y)
+      for (std::size_t xx = 0; xx < 7; ++xx) {
+        const std::size_t i0 = y * 7 + xx, i1 = 42 + i0;
+        const bool f0 = x[i0] != base[i0], f1 = x[i1] != base[i1];
+        CHECK(f0 == f1);  // the same square in every channel
+        if (f0) {
+          CHECK(x[i0] == co.fill);
+          CHECK(x[i1] == co.fill);
+        }
+        mask[y][xx] = f0;
+      }
+    return mask;
+  };
+  // The filled rectangle [y0, y1) x [x0, x1) as a mask.
+  auto rect = [](std::size_t y0, std::size_t y1, std::size_t x0, std::size_t x1) {
+    std::vector<std::vector<int>> m(6, std::vector<int>(7, 0));
+    for (std::size_t y = y0; y < y1; ++y)
+      for (std::size_t x = x0; x < x1; ++x) m[y][x] = 1;
+    return m;
+  };
+  const data::Cutout four{4};
+  CHECK(four.fill == 0.0f);  // the mean, after Normalize
+  CHECK(cut(four, 3, 3) == rect(1, 5, 1, 5));  // whole: rows/cols [c - 2, c + 2)
+  CHECK(cut(four, 0, 0) == rect(0, 2, 0, 2));  // clipped at the top-left corner
+  CHECK(cut(four, 5, 6) == rect(3, 6, 4, 7));  // clipped at the bottom-right corner
+  CHECK(cut(four, 1, 6) == rect(0, 3, 4, 7));
+  CHECK(cut(data::Cutout{3}, 3, 3) == rect(2, 5, 2, 5));  // odd: [c - 1, c + 2), side 3
+  CHECK(cut(data::Cutout{1}, 4, 2) == rect(4, 5, 2, 3));
+  CHECK(cut(data::Cutout{0}, 4, 2) == rect(0, 0, 0, 0));  // size 0 cuts nothing
+  CHECK(cut(data::Cutout{20}, 2, 5) == rect(0, 6, 0, 7));  // larger than the image: all of it
+  CHECK(cut(data::Cutout{4, 0.5f}, 3, 3) == rect(1, 5, 1, 5));  // another fill (checked inside)
+  CHECK(cut(data::Cutout{4, -2.0f}, 0, 6) == rect(0, 2, 4, 7));
+}
+
+TEST_CASE("transforms: Cutout's centre is uniform over the image, two draws") {
+  using S = Shape<1, 5, 3>;
+  std::vector<int> seen(15, 0);
+  const data::Cutout one{1, -1.0f};
+  for (std::uint64_t seed = 0; seed < 600; ++seed) {
+    std::vector<float> x(S::size, 1.0f);
+    Rng rng(seed), mirror(seed);
+    one.apply<S>(x.data(), rng);
+    const std::size_t cy = mirror.below(5), cx = mirror.below(3);
+    for (std::size_t i = 0; i < 15; ++i) CHECK(x[i] == (i == cy * 3 + cx ? -1.0f : 1.0f));
+    ++seen[cy * 3 + cx];
+    CHECK(rng.next() == mirror.next());
+  }
+  for (int n : seen) {  // 40 expected per pixel
+    CHECK(n > 15);
+    CHECK(n < 70);
+  }
+}
+
+TEST_CASE("transforms: the speed-run pipeline (reflect crop, flip, Normalize, Cutout) is the ops in order") {
+  using S = data::Cifar10Shape;
+  auto tf = data::compose<S>(data::RandomCrop<32, 32, 4, data::PadMode::reflect>{}, data::RandomHorizontalFlip{},
+                             data::ToTensor{}, data::kCifar10Normalize, data::Cutout{8});
+  static_assert(decltype(tf)::random);
+  static_assert(std::is_same_v<decltype(tf)::output_shape, S>);
+  // Cutout alone makes a pipeline random; Normalize stays fused before it.
+  auto only_cutout = data::compose<S>(data::ToTensor{}, data::kHalfNormalize, data::Cutout{8});
+  static_assert(decltype(only_cutout)::random);
+  CHECK(only_cutout.lookup(0, 255) == 1.0f);
+
+  const auto img = ramp(S::size);
+  std::vector<float> out(S::size), again(S::size);
+  std::vector<std::uint8_t> cropped(S::size);
+  int cut_pixels_total = 0;
+  for (std::uint64_t seed = 0; seed < 50; ++seed) {
+    Rng rng(seed), mirror(seed), again_rng(seed);
+    tf(img.data(), out.data(), rng);
+    tf(img.data(), again.data(), again_rng);
+    CHECK(out == again);  // reproducible from the seed
+    // Reference: the image ops with the same Rng, the lookup table, then the square from the
+    // next two draws of that Rng.
+    tf.apply_image(img.data(), cropped.data(), mirror);
+    const std::size_t cy = mirror.below(32), cx = mirror.below(32);
+    int cut_pixels = 0;
+    bool same = true;
+    for (std::size_t c = 0; c < 3; ++c)
+      for (std::size_t y = 0; y < 32; ++y)
+        for (std::size_t x = 0; x < 32; ++x) {
+          const bool in_square = y + 4 >= cy && y < cy + 4 && x + 4 >= cx && x < cx + 4;
+          const std::size_t o = (c * 32 + y) * 32 + x;
+          const float expect = in_square ? 0.0f : tf.lookup(c, cropped[o]);
+          same = same && out[o] == expect;
+          cut_pixels += in_square;
+        }
+    INFO("seed " << seed << ", centre " << cy << ", " << cx);
+    CHECK(same);
+    CHECK(rng.next() == mirror.next());  // crop 2 + flip 1 + cutout 2 draws
+    cut_pixels_total += cut_pixels;
+  }
+  CHECK(cut_pixels_total > 0);
+}

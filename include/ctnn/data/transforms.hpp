@@ -9,10 +9,16 @@
 //   auto aug = data::compose<data::Cifar10Shape>(data::RandomCrop<32, 32, 4>{},
 //                                                data::RandomHorizontalFlip{},
 //                                                data::ToTensor{}, data::kCifar10Normalize);
+//   // CIFAR-10 speed-run augmentation (airbench / ResNet-9 style): reflect-padded crop, flip,
+//   // then Cutout on the normalised floats
+//   auto fast = data::compose<data::Cifar10Shape>(data::RandomCrop<32, 32, 4, data::PadMode::reflect>{},
+//                                                 data::RandomHorizontalFlip{}, data::ToTensor{},
+//                                                 data::kCifar10Normalize, data::Cutout{8});
 //   tf(image_bytes, output_floats, rng);   // one sample
 //
 // A pipeline is zero or more image ops (uint8 -> uint8, each mapping a compile-time input
-// shape to a compile-time output shape), then ToTensor, then zero or more Normalize. ToTensor
+// shape to a compile-time output shape), then ToTensor, then zero or more Normalize, then zero
+// or more tensor ops (float -> float in place, on the normalised output: Cutout). ToTensor
 // and the Normalize steps are fused into one 256-entry lookup table per channel, computed with
 // the same float32 operations as torchvision (x / 255, then (x - mean) / std), so the output
 // is bit-identical to torchvision's given the same uint8 image.
@@ -23,9 +29,12 @@
 //   Resize<H, W>            transforms.Resize((H, W))            PIL bilinear (antialiased)
 //   CenterCrop<H, W = H>    transforms.CenterCrop((H, W))        (crop only, no padding)
 //   RandomCrop<H, W, P>     transforms.RandomCrop((H, W), padding=P)
+//   RandomCrop<H, W, P, PadMode::reflect>  ... padding=P, padding_mode='reflect')
 //   RandomHorizontalFlip{p} transforms.RandomHorizontalFlip(p)
-// The random ops draw from the ctnn::Rng passed in (not torch's generator): same seed, same
-// crops and flips, but not the same ones as a PyTorch run.
+// Tensor op (after Normalize; no torchvision counterpart, DeVries & Taylor's reference code):
+//   Cutout{size, fill = 0}  one size x size square set to fill (0 = the mean after Normalize)
+// The random ops draw from the ctnn::Rng passed in (not torch's generator), in pipeline order:
+// same seed, same crops, flips and cutouts, but not the same ones as a PyTorch run.
 //
 // A pipeline is a const, stateless function object: it may be called from several threads at
 // once (each with its own Rng). Intermediate images live on the stack; nothing is allocated.
@@ -266,21 +275,53 @@ struct CenterCrop {
   }
 };
 
-// transforms.RandomCrop((H, W), padding=P, fill=fill): pad by P on every side, then take an
-// H x W window at a uniformly random offset (top drawn first, then left).
-template <std::size_t H, std::size_t W = H, std::size_t P = 0>
+// How RandomCrop fills the border it pads (torchvision's padding_mode).
+enum class PadMode {
+  constant,  // padding_mode='constant': the value `fill` (0 unless set); RandomCrop's default
+  reflect,   // padding_mode='reflect': mirrored about the edge pixel, which is not repeated
+             // (numpy/PyTorch 'reflect': row -1 is row 1, row H is row H - 2); needs P < H, W
+};
+
+// transforms.RandomCrop((H, W), padding=P, fill=fill, padding_mode=Mode): pad by P on every
+// side, then take an H x W window at a uniformly random offset (top drawn first, then left).
+// Both modes make the same two draws, so one seed gives the same offsets in either mode.
+// RandomCrop<32, 32, 2, PadMode::reflect> is the +-2 pixel "translate" of the airbench recipes.
+template <std::size_t H, std::size_t W = H, std::size_t P = 0, PadMode Mode = PadMode::constant>
 struct RandomCrop {
-  std::uint8_t fill = 0;
+  std::uint8_t fill = 0;  // PadMode::constant only
   static constexpr bool random = true;
   template <class In>
   using output_shape = Shape<In::channels, H, W>;
 
   template <class In>
   void apply(const std::uint8_t* src, std::uint8_t* dst, Rng& rng) const noexcept {
-    constexpr std::size_t IH = In::height, IW = In::width, PH = IH + 2 * P, PW = IW + 2 * P;
-    static_assert(H <= PH && W <= PW, "ctnn::data::RandomCrop: crop larger than the padded image");
-    const auto top = static_cast<std::ptrdiff_t>(rng.below(PH - H + 1)) - static_cast<std::ptrdiff_t>(P);
-    const auto left = static_cast<std::ptrdiff_t>(rng.below(PW - W + 1)) - static_cast<std::ptrdiff_t>(P);
+    static_assert(H <= In::height + 2 * P && W <= In::width + 2 * P,
+                  "ctnn::data::RandomCrop: crop larger than the padded image");
+    const std::size_t top = rng.below(In::height + 2 * P - H + 1);
+    const std::size_t left = rng.below(In::width + 2 * P - W + 1);
+    crop_at<In>(src, dst, top, left);
+  }
+
+  // The window whose top-left corner is (top, left) in the padded image: apply() without the
+  // draws. top <= In::height + 2P - H, left <= In::width + 2P - W.
+  template <class In>
+  void crop_at(const std::uint8_t* src, std::uint8_t* dst, std::size_t top, std::size_t left) const noexcept {
+    static_assert(H <= In::height + 2 * P && W <= In::width + 2 * P,
+                  "ctnn::data::RandomCrop: crop larger than the padded image");
+    static_assert(Mode != PadMode::reflect || (P < In::height && P < In::width),
+                  "ctnn::data::RandomCrop: reflect padding needs P smaller than the image's height "
+                  "and width (as in torchvision)");
+    const auto t = static_cast<std::ptrdiff_t>(top) - static_cast<std::ptrdiff_t>(P);
+    const auto l = static_cast<std::ptrdiff_t>(left) - static_cast<std::ptrdiff_t>(P);
+    if constexpr (Mode == PadMode::reflect) crop_reflect<In>(src, dst, t, l);
+    else crop_constant<In>(src, dst, t, l);
+  }
+
+ private:
+  // (top, left): the window's corner in image coordinates, negative inside the left/top border.
+  template <class In>
+  void crop_constant(const std::uint8_t* src, std::uint8_t* dst, std::ptrdiff_t top, std::ptrdiff_t left) const noexcept {
+    constexpr std::size_t IH = In::height, IW = In::width;
     // Columns [x0, x1) of the window fall inside the image; the rest is fill.
     const std::ptrdiff_t x0 = std::clamp<std::ptrdiff_t>(-left, 0, W);
     const std::ptrdiff_t x1 = std::clamp<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(IW) - left, x0, W);
@@ -298,6 +339,26 @@ struct RandomCrop {
         if (x1 < static_cast<std::ptrdiff_t>(W)) std::memset(out + x1, fill, W - static_cast<std::size_t>(x1));
       }
     }
+  }
+
+  // One reflection suffices because P < size.
+  static constexpr std::size_t reflect(std::ptrdiff_t i, std::size_t n) noexcept {
+    if (i < 0) return static_cast<std::size_t>(-i);
+    if (i >= static_cast<std::ptrdiff_t>(n)) return 2 * (n - 1) - static_cast<std::size_t>(i);
+    return static_cast<std::size_t>(i);
+  }
+
+  template <class In>
+  static void crop_reflect(const std::uint8_t* src, std::uint8_t* dst, std::ptrdiff_t top, std::ptrdiff_t left) noexcept {
+    constexpr std::size_t IH = In::height, IW = In::width;
+    std::size_t col[W];  // the source column of each output column, shared by every row
+    for (std::size_t x = 0; x < W; ++x) col[x] = reflect(left + static_cast<std::ptrdiff_t>(x), IW);
+    for (std::size_t c = 0; c < In::channels; ++c)
+      for (std::size_t y = 0; y < H; ++y) {
+        const std::uint8_t* in = src + (c * IH + reflect(top + static_cast<std::ptrdiff_t>(y), IH)) * IW;
+        std::uint8_t* out = dst + (c * H + y) * W;
+        for (std::size_t x = 0; x < W; ++x) out[x] = in[col[x]];
+      }
   }
 };
 
@@ -322,6 +383,52 @@ struct RandomHorizontalFlip {
   }
 };
 
+// ---- tensor ops ------------------------------------------------------------------------------
+// Ops on the float output, after ToTensor and Normalize: `static constexpr bool tensor_op = true`,
+// `static constexpr bool random`, and `template <class S> void apply(float* x, Rng&) const`
+// (CHW floats of shape S, changed in place). They draw from the same Rng, after the image ops.
+
+// Cutout (DeVries & Taylor 2017, "Improved Regularization of Convolutional Neural Networks with
+// Cutout"): one size x size square, its centre uniform over the image (row drawn first, then
+// column), clipped at the borders, set to `fill` in every channel.
+// It runs after Normalize, as in the paper's code and the airbench recipes, so the default
+// fill 0 is the dataset mean, not black. The square covers rows [cy - size/2, cy - size/2 + size)
+// and the same for columns: for even sizes exactly the paper's clip(cy - size/2), clip(cy + size/2);
+// for odd sizes the paper's code cuts size - 1, this cuts size. size 0 cuts nothing (but still
+// makes its two draws, so the rest of a pipeline's randomness does not depend on the size).
+struct Cutout {
+  std::size_t size = 0;
+  float fill = 0.0f;
+  static constexpr bool tensor_op = true;
+  static constexpr bool random = true;
+
+  template <class S>
+  void apply(float* x, Rng& rng) const noexcept {
+    const std::size_t cy = rng.below(S::height);
+    const std::size_t cx = rng.below(S::width);
+    cut_at<S>(x, cy, cx);
+  }
+
+  // The square centred at (cy, cx): apply() without the draws.
+  template <class S>
+  void cut_at(float* x, std::size_t cy, std::size_t cx) const noexcept {
+    const auto [y0, y1] = span(cy, S::height);
+    const auto [x0, x1] = span(cx, S::width);
+    for (std::size_t c = 0; c < S::channels; ++c)
+      for (std::size_t y = y0; y < y1; ++y) std::fill(x + (c * S::height + y) * S::width + x0,
+                                                      x + (c * S::height + y) * S::width + x1, fill);
+  }
+
+ private:
+  // [first, last) of the square along one axis of length n, clipped to [0, n).
+  std::pair<std::size_t, std::size_t> span(std::size_t centre, std::size_t n) const noexcept {
+    const std::size_t half = size / 2;
+    const std::size_t first = centre > half ? centre - half : 0;
+    const std::size_t last = std::min(n, centre + (size - half));
+    return {first, last};
+  }
+};
+
 // ---- composition ----------------------------------------------------------------------------
 
 namespace detail {
@@ -340,12 +447,39 @@ struct ImageChain<In, Op, Rest...> {
   using output_shape = typename ImageChain<typename Op::template output_shape<In>, Rest...>::output_shape;
 };
 
+template <class T>
+concept tensor_op = requires { requires T::tensor_op; };
+
+// Where each op may stand: image ops, then ToTensor, then Normalize steps, then tensor ops.
+enum class Stage { image, to_tensor, normalize, tensor };
+template <class Op>
+constexpr Stage stage_of() {
+  if constexpr (std::is_same_v<Op, ToTensor>) return Stage::to_tensor;
+  else if constexpr (is_normalize<Op>::value) return Stage::normalize;
+  else if constexpr (tensor_op<Op>) return Stage::tensor;
+  else return Stage::image;
+}
+
+// The position of the first op of stage `s` or later (sizeof...(Ops) if none).
 template <class... Ops>
-constexpr std::size_t to_tensor_position() {
-  constexpr bool is_tt[] = {std::is_same_v<Ops, ToTensor>..., false};
+constexpr std::size_t first_position(Stage s) {
+  constexpr Stage stages[] = {stage_of<Ops>()..., Stage::image};
   for (std::size_t i = 0; i < sizeof...(Ops); ++i)
-    if (is_tt[i]) return i;
+    if (stages[i] >= s) return i;
   return sizeof...(Ops);
+}
+// Exactly one ToTensor, and the stages never go backwards (no image op after ToTensor, no
+// Normalize after Cutout).
+template <class... Ops>
+constexpr bool has_one_to_tensor() {
+  return ((stage_of<Ops>() == Stage::to_tensor) + ... + 0) == 1;
+}
+template <class... Ops>
+constexpr bool stages_in_order() {
+  constexpr Stage stages[] = {stage_of<Ops>()..., Stage::tensor};
+  for (std::size_t i = 0; i < sizeof...(Ops); ++i)
+    if (stages[i + 1] < stages[i]) return false;
+  return true;
 }
 
 }  // namespace detail
@@ -353,17 +487,20 @@ constexpr std::size_t to_tensor_position() {
 // The pipeline built by compose<In>(ops...). In: the shape of the input images.
 template <SampleShape In, class... Ops>
 class Compose {
-  static constexpr std::size_t kPos = detail::to_tensor_position<Ops...>();
-  static_assert(kPos < sizeof...(Ops),
-                "ctnn::data::compose: the pipeline needs a ToTensor (image ops, then ToTensor, "
-                "then Normalize)");
+  static_assert(detail::has_one_to_tensor<Ops...>(),
+                "ctnn::data::compose: the pipeline needs exactly one ToTensor (image ops, then ToTensor, "
+                "then Normalize, then tensor ops such as Cutout)");
+  static_assert(detail::stages_in_order<Ops...>(),
+                "ctnn::data::compose: ops out of order; the pipeline is image ops (uint8: crops, flips, "
+                "Pad, Resize), then ToTensor, then Normalize steps, then tensor ops (Cutout). Normalize "
+                "is fused into ToTensor's lookup table, so it cannot follow a tensor op");
+  // Positions: [0, kPos) image ops, kPos ToTensor, (kPos, kTensorPos) Normalize, then tensor ops.
+  // After a failed check nothing past the image stage is instantiated, so the assert is the error.
+  static constexpr bool kValid = detail::has_one_to_tensor<Ops...>() && detail::stages_in_order<Ops...>();
+  static constexpr std::size_t kPos = kValid ? detail::first_position<Ops...>(detail::Stage::to_tensor) : 0;
+  static constexpr std::size_t kTensorPos = detail::first_position<Ops...>(detail::Stage::tensor);
+  static constexpr std::size_t kNormalizeCount = kValid ? kTensorPos - kPos - 1 : 0;
   using OpsTuple = std::tuple<Ops...>;
-  template <std::size_t... I>
-  static constexpr bool after_are_normalize(std::index_sequence<I...>) {
-    return (detail::is_normalize<std::tuple_element_t<kPos + 1 + I, OpsTuple>>::value && ...);
-  }
-  static_assert(after_are_normalize(std::make_index_sequence<sizeof...(Ops) - kPos - 1>{}),
-                "ctnn::data::compose: only Normalize may follow ToTensor");
 
   template <class Seq>
   struct ImageOut;
@@ -373,23 +510,29 @@ class Compose {
     static constexpr bool random = (std::tuple_element_t<I, OpsTuple>::random || ... || false);
   };
   using Head = ImageOut<std::make_index_sequence<kPos>>;
+  using TensorOps = std::make_index_sequence<kValid ? sizeof...(Ops) - kTensorPos : 0>;
+  template <std::size_t... I>
+  static constexpr bool tensor_ops_random(std::index_sequence<I...>) {
+    return (std::tuple_element_t<kTensorPos + I, OpsTuple>::random || ... || false);
+  }
 
  public:
   using input_shape = In;
   using output_shape = typename Head::type;  // also the shape of the image ops' result
   static constexpr std::size_t channels = output_shape::channels;
-  // True if the output depends on the Rng (RandomCrop, RandomHorizontalFlip, ...).
-  static constexpr bool random = Head::random;
+  // True if the output depends on the Rng (RandomCrop, RandomHorizontalFlip, Cutout, ...).
+  static constexpr bool random = Head::random || tensor_ops_random(TensorOps{});
 
   explicit Compose(Ops... ops) : ops_(std::move(ops)...) {
     for (std::size_t c = 0; c < channels; ++c)
       for (int v = 0; v < 256; ++v) lut_[c][v] = static_cast<float>(v) / 255.0f;
-    fuse_normalize(std::make_index_sequence<sizeof...(Ops) - kPos - 1>{});
+    fuse_normalize(std::make_index_sequence<kNormalizeCount>{});
   }
 
   // src: In::size bytes (CHW); dst: output_shape::size floats (CHW).
   void operator()(const std::uint8_t* src, float* dst, Rng& rng) const noexcept {
     run_image<0, In>(src, rng, [&](const std::uint8_t* img) { to_float(img, dst); });
+    run_tensor(dst, rng, TensorOps{});
   }
   void operator()(std::span<const std::uint8_t, In::size> src, std::span<float, output_shape::size> dst,
                   Rng& rng) const noexcept {
@@ -401,7 +544,8 @@ class Compose {
       if (img != dst) std::memcpy(dst, img, output_shape::size);
     });
   }
-  // ToTensor + Normalize of one channel value: what an output float is for input byte v.
+  // ToTensor + Normalize of one channel value: what an output float is for input byte v where
+  // no tensor op wrote.
   float lookup(std::size_t channel, std::uint8_t v) const noexcept { return lut_[channel][v]; }
 
  private:
@@ -427,6 +571,11 @@ class Compose {
       std::get<I>(ops_).template apply<S>(src, buf, rng);
       run_image<I + 1, Out>(buf, rng, finish);
     }
+  }
+
+  template <std::size_t... I>
+  void run_tensor(float* x, Rng& rng, std::index_sequence<I...>) const noexcept {
+    (std::get<kTensorPos + I>(ops_).template apply<output_shape>(x, rng), ...);
   }
 
   void to_float(const std::uint8_t* img, float* dst) const noexcept {
