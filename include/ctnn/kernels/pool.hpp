@@ -1,5 +1,6 @@
 #pragma once
 // Max and average pooling without padding, PyTorch floor mode.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -139,6 +140,51 @@ void avgpool_backward(const T* dy, T* dx, const PoolGeometry& g) {
         for (std::size_t ky = 0; ky < g.k; ++ky)
           for (std::size_t kx = 0; kx < g.k; ++kx) dxp[(oy * g.stride + ky) * g.w + ox * g.stride + kx] += d;
       }
+  }
+}
+
+// x: [P, plane]  ->  y: [P] (P = N * C), the mean of each plane
+template <class T>
+void global_avgpool_forward(const T* x, T* y, std::size_t planes, std::size_t plane) {
+  const T inv = T(1) / static_cast<T>(plane);
+#pragma omp parallel for schedule(static) if (planes * plane > (1u << 16))
+  for (std::size_t p = 0; p < planes; ++p) {
+    T s = 0;
+    for (std::size_t i = 0; i < plane; ++i) s += x[p * plane + i];
+    y[p] = s * inv;
+  }
+}
+template <class T>
+void global_avgpool_backward(const T* dy, T* dx, std::size_t planes, std::size_t plane) {
+  const T inv = T(1) / static_cast<T>(plane);
+#pragma omp parallel for schedule(static) if (planes * plane > (1u << 16))
+  for (std::size_t p = 0; p < planes; ++p)
+    for (std::size_t i = 0; i < plane; ++i) dx[p * plane + i] = dy[p] * inv;
+}
+
+// x: [P, plane]  ->  y: [P], argmax: index of the (first) maximum; NaN wins, as in PyTorch
+template <class T>
+void global_maxpool_forward(const T* x, T* y, std::int32_t* argmax, std::size_t planes, std::size_t plane) {
+#pragma omp parallel for schedule(static) if (planes * plane > (1u << 16))
+  for (std::size_t p = 0; p < planes; ++p) {
+    const T* xp = x + p * plane;
+    T m = xp[0];
+    std::int32_t a = 0;
+    for (std::size_t i = 1; i < plane; ++i)
+      if (m == m && (xp[i] > m || xp[i] != xp[i])) {
+        m = xp[i];
+        a = static_cast<std::int32_t>(i);
+      }
+    y[p] = m;
+    argmax[p] = a;
+  }
+}
+template <class T>
+void global_maxpool_backward(const T* dy, const std::int32_t* argmax, T* dx, std::size_t planes, std::size_t plane) {
+#pragma omp parallel for schedule(static) if (planes * plane > (1u << 16))
+  for (std::size_t p = 0; p < planes; ++p) {
+    std::fill(dx + p * plane, dx + (p + 1) * plane, T(0));
+    dx[p * plane + static_cast<std::size_t>(argmax[p])] = dy[p];
   }
 }
 

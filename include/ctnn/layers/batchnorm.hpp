@@ -1,6 +1,9 @@
 #pragma once
 // BatchNorm: torch.nn.BatchNorm2d(C) after a spatial layer, BatchNorm1d(F) after Linear (whose
 // output shape is <F, 1, 1>, so both are one kernel). Affine, momentum 0.1, eps 1e-5.
+// BatchNormWith<BatchNormOptions{...}> changes those: momentum and eps as in PyTorch,
+// affine = false (no weight, no bias), or learn_weight = false (the weight stays at 1, as with
+// `bn.weight.requires_grad = False`; it is then a saved buffer named "weight", not a parameter).
 #include <cstddef>
 #include <cstring>
 
@@ -11,32 +14,51 @@
 
 namespace ctnn {
 
-template <class T, class In, std::size_t Position>
+struct BatchNormOptions {
+  double momentum = 0.1;
+  double eps = 1e-5;
+  bool affine = true;
+  bool learn_weight = true;  // only with affine
+};
+
+template <class T, class In, BatchNormOptions O, std::size_t Position>
 class BatchNormLayer {
   static constexpr std::size_t C = In::channels;
+  static_assert(O.momentum >= 0.0 && O.momentum <= 1.0, "ctnn::BatchNormWith: momentum must be in [0, 1]");
+  static_assert(O.eps > 0.0, "ctnn::BatchNormWith: eps must be positive");
+  static constexpr bool learned_weight = O.affine && O.learn_weight;
+  static constexpr bool frozen_weight = O.affine && !O.learn_weight;
 
  public:
   using in_shape = In;
   using out_shape = In;
-  static constexpr std::size_t param_count = 2 * C;
-  static constexpr std::size_t buffer_count = 2 * C;  // running_mean, running_var
+  static constexpr std::size_t param_count = (learned_weight ? C : 0) + (O.affine ? C : 0);
+  // running_mean, running_var (and a frozen weight)
+  static constexpr std::size_t buffer_count = 2 * C + (frozen_weight ? C : 0);
   static constexpr const char* kind_name = "BatchNorm";
-  static constexpr T eps = T(1e-5);
-  static constexpr T momentum = T(0.1);
+  static constexpr T eps = T(O.eps);
+  static constexpr T momentum = T(O.momentum);
 
   void attach(T* params, T* grads, T* buffers) {
-    gamma_ = params;
-    beta_ = params + C;
-    dgamma_ = grads;
-    dbeta_ = grads + C;
     running_mean_ = buffers;
     running_var_ = buffers + C;
+    if constexpr (learned_weight) {
+      gamma_ = params;
+      dgamma_ = grads;
+      params += C;
+      grads += C;
+    }
+    if constexpr (frozen_weight) gamma_ = buffers + 2 * C;
+    if constexpr (O.affine) {
+      beta_ = params;
+      dbeta_ = grads;
+    }
   }
 
   void reset_parameters(Rng&) {
     for (std::size_t c = 0; c < C; ++c) {
-      gamma_[c] = T(1);
-      beta_[c] = T(0);
+      gamma()[c] = T(1);
+      beta()[c] = T(0);
       running_mean_[c] = T(0);
       running_var_[c] = T(1);
     }
@@ -44,13 +66,15 @@ class BatchNormLayer {
 
   template <class F>
   static void describe(F&& f) {
-    f(TensorInfo{"weight", ParamKind::norm_weight, 0, C, {C, 0, 0, 0}, 1});
-    f(TensorInfo{"bias", ParamKind::norm_bias, C, C, {C, 0, 0, 0}, 1});
+    if constexpr (learned_weight) f(TensorInfo{"weight", ParamKind::norm_weight, 0, C, {C, 0, 0, 0}, 1});
+    if constexpr (O.affine)
+      f(TensorInfo{"bias", ParamKind::norm_bias, learned_weight ? C : 0, C, {C, 0, 0, 0}, 1});
   }
   template <class F>
   static void describe_buffers(F&& f) {
     f(TensorInfo{"running_mean", ParamKind::norm_weight, 0, C, {C, 0, 0, 0}, 1});
     f(TensorInfo{"running_var", ParamKind::norm_weight, C, C, {C, 0, 0, 0}, 1});
+    if constexpr (frozen_weight) f(TensorInfo{"weight", ParamKind::norm_weight, 2 * C, C, {C, 0, 0, 0}, 1});
   }
 
   void forward(const T* x, T* y, std::size_t n, Context& ctx) { forward_impl<false>(x, y, n, ctx); }
@@ -68,6 +92,14 @@ class BatchNormLayer {
   const T* running_var() const { return running_var_; }
 
  private:
+  // Tensors the options leave out live in this layer, so the kernels stay unchanged: a weight
+  // of 1, a bias of 0, and gradients that are computed but never read. (Looked up on each use,
+  // not cached as pointers, so that moving the network keeps them valid.)
+  T* gamma() { return O.affine ? gamma_ : fixed_gamma_; }
+  T* beta() { return O.affine ? beta_ : fixed_beta_; }
+  T* dgamma() { return learned_weight ? dgamma_ : unused_dgamma_; }
+  T* dbeta() { return O.affine ? dbeta_ : unused_dbeta_; }
+
   T* gamma_ = nullptr;
   T* beta_ = nullptr;
   T* dgamma_ = nullptr;
@@ -78,10 +110,10 @@ class BatchNormLayer {
   void forward_impl(const T* x, T* y, std::size_t n, Context& ctx) {
     const kernels::BatchNormGeometry g{n, C, In::plane};
     if (ctx.mode == Mode::train) {
-      kernels::batchnorm_forward_train<Relu>(x, gamma_, beta_, y, save_mean_, save_invstd_, running_mean_,
+      kernels::batchnorm_forward_train<Relu>(x, gamma(), beta(), y, save_mean_, save_invstd_, running_mean_,
                                              running_var_, g, momentum, eps);
     } else {
-      kernels::batchnorm_forward_eval<Relu>(x, gamma_, beta_, y, running_mean_, running_var_, g, eps);
+      kernels::batchnorm_forward_eval<Relu>(x, gamma(), beta(), y, running_mean_, running_var_, g, eps);
     }
     last_mode_ = ctx.mode;
   }
@@ -90,21 +122,28 @@ class BatchNormLayer {
   void backward_impl(const T* x, const T* dy, const T* relu_y, T* dx, std::size_t n) {
     const kernels::BatchNormGeometry g{n, C, In::plane};
     if (last_mode_ == Mode::train) {
-      kernels::batchnorm_backward_train<Relu>(x, gamma_, dy, relu_y, dx, dgamma_, dbeta_, save_mean_, save_invstd_, g);
+      kernels::batchnorm_backward_train<Relu>(x, gamma(), dy, relu_y, dx, dgamma(), dbeta(), save_mean_, save_invstd_, g);
     } else {
-      kernels::batchnorm_backward_eval<Relu>(x, gamma_, dy, relu_y, dx, dgamma_, dbeta_, running_mean_, running_var_, g,
+      kernels::batchnorm_backward_eval<Relu>(x, gamma(), dy, relu_y, dx, dgamma(), dbeta(), running_mean_, running_var_, g,
                                              eps);
     }
   }
 
+  T fixed_gamma_[C]{};
+  T fixed_beta_[C]{};
+  T unused_dgamma_[C]{};
+  T unused_dbeta_[C]{};
   T save_mean_[C]{};
   T save_invstd_[C]{};
   Mode last_mode_ = Mode::train;
 };
 
-struct BatchNorm {
+template <BatchNormOptions O>
+struct BatchNormWith {
   template <class T, class InShape, std::size_t Position>
-  using bind = BatchNormLayer<T, InShape, Position>;
+  using bind = BatchNormLayer<T, InShape, O, Position>;
 };
+
+using BatchNorm = BatchNormWith<BatchNormOptions{}>;
 
 }  // namespace ctnn

@@ -1,6 +1,10 @@
 #pragma once
-// Conv<In, Out, K, Stride = 1, Pad = K / 2>: torch.nn.Conv2d(In, Out, K, stride=Stride, padding=Pad).
-// Note the default padding keeps the size for odd K ("same"), where PyTorch's default is 0.
+// Conv<In, Out, K, Stride = 1, Pad = K / 2, Groups = 1, Bias = true>:
+// torch.nn.Conv2d(In, Out, K, stride=Stride, padding=Pad, groups=Groups, bias=Bias), arguments in
+// PyTorch's order. Note the default padding keeps the size for odd K ("same"), where PyTorch's
+// default is 0. DepthwiseConv<C, K, Stride, Pad> is Conv<C, C, K, Stride, Pad, C>.
+// Groups = 1 runs as im2col + GEMM (kernels/conv.hpp), Groups > 1 as direct loops
+// (kernels/grouped_conv.hpp).
 #include <cmath>
 #include <cstddef>
 #include <vector>
@@ -9,12 +13,13 @@
 #include "ctnn/core/parameter.hpp"
 #include "ctnn/core/threads.hpp"
 #include "ctnn/kernels/conv.hpp"
+#include "ctnn/kernels/grouped_conv.hpp"
 #include "ctnn/layers/layer.hpp"
 
 namespace ctnn {
 
 template <class T, class In, std::size_t Cin, std::size_t Cout, std::size_t K, std::size_t Stride,
-          std::size_t Pad, std::size_t Position>
+          std::size_t Pad, std::size_t Groups, bool Bias, std::size_t Position>
 class ConvLayer {
   static_assert(error::Conv_at_layer<Position>::template expects_input_channels<Cin>::template but_receives<In::channels>::ok);
   static_assert(error::Conv_at_layer<Position>::template has_kernel<K>::template larger_than_its_padded_input<
@@ -25,51 +30,68 @@ class ConvLayer {
   using out_shape = Shape<Cout, window_out(In::height, K, Stride, Pad), window_out(In::width, K, Stride, Pad)>;
   static constexpr kernels::ConvGeometry geometry{Cin, Cout, K, Stride, Pad, In::height, In::width,
                                                   out_shape::height, out_shape::width};
-  static constexpr std::size_t weight_size = Cout * Cin * K * K;
-  static constexpr std::size_t param_count = weight_size + Cout;
+  static constexpr std::size_t group_in = Cin / Groups;
+  static constexpr std::size_t weight_size = Cout * group_in * K * K;
+  static constexpr std::size_t param_count = weight_size + (Bias ? Cout : 0);
   static constexpr std::size_t buffer_count = 0;
   static constexpr const char* kind_name = "Conv";
 
   void attach(T* params, T* grads, T*) {
     weight_ = params;
-    bias_ = params + weight_size;
     dweight_ = grads;
-    dbias_ = grads + weight_size;
+    if constexpr (Bias) {
+      bias_ = params + weight_size;
+      dbias_ = grads + weight_size;
+    }
   }
 
   // PyTorch's default: kaiming_uniform(a=sqrt(5)) = U(-1/sqrt(fan_in), 1/sqrt(fan_in)), same bias bound.
   void reset_parameters(Rng& rng) {
-    const double bound = 1.0 / std::sqrt(static_cast<double>(Cin * K * K));
+    const double bound = 1.0 / std::sqrt(static_cast<double>(group_in * K * K));
     for (std::size_t i = 0; i < weight_size; ++i) weight_[i] = static_cast<T>(rng.uniform(-bound, bound));
-    for (std::size_t i = 0; i < Cout; ++i) bias_[i] = static_cast<T>(rng.uniform(-bound, bound));
+    if constexpr (Bias)
+      for (std::size_t i = 0; i < Cout; ++i) bias_[i] = static_cast<T>(rng.uniform(-bound, bound));
   }
 
   template <class F>
   static void describe(F&& f) {
-    f(TensorInfo{"weight", ParamKind::weight, 0, weight_size, {Cout, Cin, K, K}, 4});
-    f(TensorInfo{"bias", ParamKind::bias, weight_size, Cout, {Cout, 0, 0, 0}, 1});
+    f(TensorInfo{"weight", ParamKind::weight, 0, weight_size, {Cout, group_in, K, K}, 4});
+    if constexpr (Bias) f(TensorInfo{"bias", ParamKind::bias, weight_size, Cout, {Cout, 0, 0, 0}, 1});
   }
   template <class F>
   static void describe_buffers(F&&) {}
 
   void forward(const T* x, T* y, std::size_t n, Context&) {
-    reserve();
-    kernels::conv2d_forward<geometry>(x, weight_, bias_, y, n, col_.data(), plans_.data());
+    if constexpr (Groups > 1) {
+      kernels::grouped_conv2d_forward(x, weight_, bias(), y, n, geometry, Groups);
+    } else {
+      reserve();
+      kernels::conv2d_forward<geometry>(x, weight_, bias(), y, n, col_.data(), plans_.data());
+    }
   }
 
   void backward(const T* x, const T*, const T* dy, T* dx, std::size_t n, Context&) {
-    reserve();
-    kernels::conv2d_backward<geometry>(x, weight_, dy, dx, dweight_, dbias_, n, col_.data(), partial_.data(),
-                              plans_.data());
+    if constexpr (Groups > 1) {
+      kernels::grouped_conv2d_backward(x, weight_, dy, dx, dweight_, dbias(), n, geometry, Groups);
+    } else {
+      reserve();
+      kernels::conv2d_backward<geometry>(x, weight_, dy, dx, dweight_, dbias(), n, col_.data(), partial_.data(),
+                                         plans_.data());
+    }
   }
 
  private:
+  // Without a bias the kernels add zeros and write a gradient nobody reads (looked up on use,
+  // not cached as a pointer, so moving the network keeps it valid).
+  const T* bias() const { return Bias ? bias_ : zero_bias_; }
+  T* dbias() { return Bias ? dbias_ : unused_dbias_; }
+
   // Workspaces depend on the thread count, not the batch: grown once, then reused.
   void reserve() {
     const auto threads = static_cast<std::size_t>(num_threads());
     constexpr std::size_t scratch = kernels::conv_scratch_per_thread<geometry>;
     if (scratch && col_.size() < threads * scratch) col_.resize(threads * scratch);
-    if (partial_.size() < threads * param_count) partial_.resize(threads * param_count);
+    if (partial_.size() < threads * (weight_size + Cout)) partial_.resize(threads * (weight_size + Cout));
     if (plans_.size() < threads) plans_.resize(threads);
   }
 
@@ -77,16 +99,25 @@ class ConvLayer {
   T* bias_ = nullptr;
   T* dweight_ = nullptr;
   T* dbias_ = nullptr;
+  T zero_bias_[Bias ? 1 : Cout]{};
+  T unused_dbias_[Bias ? 1 : Cout]{};
   AlignedBuffer<T> col_;
   AlignedBuffer<T> partial_;
   std::vector<kernels::ConvThreadPlans<T>> plans_;
 };
 
-template <std::size_t In, std::size_t Out, std::size_t K, std::size_t Stride = 1, std::size_t Pad = K / 2>
+template <std::size_t In, std::size_t Out, std::size_t K, std::size_t Stride = 1, std::size_t Pad = K / 2,
+          std::size_t Groups = 1, bool Bias = true>
 struct Conv {
-  static_assert(In > 0 && Out > 0 && K > 0 && Stride > 0, "ctnn::Conv<In, Out, K, Stride, Pad>: In, Out, K and Stride must be positive");
+  static_assert(In > 0 && Out > 0 && K > 0 && Stride > 0 && Groups > 0,
+                "ctnn::Conv<In, Out, K, Stride, Pad, Groups>: In, Out, K, Stride and Groups must be positive");
+  static_assert(In % Groups == 0 && Out % Groups == 0,
+                "ctnn::Conv<In, Out, K, Stride, Pad, Groups>: In and Out must both be multiples of Groups");
   template <class T, class InShape, std::size_t Position>
-  using bind = ConvLayer<T, InShape, In, Out, K, Stride, Pad, Position>;
+  using bind = ConvLayer<T, InShape, In, Out, K, Stride, Pad, Groups, Bias, Position>;
 };
+
+template <std::size_t C, std::size_t K, std::size_t Stride = 1, std::size_t Pad = K / 2, bool Bias = true>
+using DepthwiseConv = Conv<C, C, K, Stride, Pad, C, Bias>;
 
 }  // namespace ctnn

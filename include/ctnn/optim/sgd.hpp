@@ -1,6 +1,8 @@
 #pragma once
-// SGD: torch.optim.SGD (momentum, dampening, Nesterov, L2 weight decay added to the gradient).
+// SGD: torch.optim.SGD (momentum, dampening, Nesterov, L2 weight decay added to the gradient),
+// with one parameter group or several (each with its own lr and weight decay).
 #include <stdexcept>
+#include <vector>
 
 #include "ctnn/kernels/eigen.hpp"
 #include "ctnn/optim/optimizer.hpp"
@@ -20,46 +22,63 @@ class SGD : public OptimizerBase<T> {
   using Base = OptimizerBase<T>;
 
  public:
-  SGD(Parameters<T> params, SGDOptions options) : Base(std::move(params), 1), options_(options) {
-    if (options.lr < 0) throw std::invalid_argument("SGD: lr must be >= 0");
-    if (options.momentum < 0) throw std::invalid_argument("SGD: momentum must be >= 0");
-    if (options.weight_decay < 0) throw std::invalid_argument("SGD: weight_decay must be >= 0");
-    if (options.nesterov && (options.momentum <= 0 || options.dampening != 0))
-      throw std::invalid_argument("SGD: Nesterov momentum requires a momentum and zero dampening");
+  SGD(Parameters<T> params, SGDOptions options)
+      : Base(std::move(params), 1, options.lr, options.weight_decay), options_(options) {
+    validate();
+  }
+  // Groups without their own lr / weight_decay take options.lr / options.weight_decay; the
+  // momentum settings are shared.
+  SGD(std::vector<ParamGroup<T>> groups, SGDOptions options)
+      : Base(std::move(groups), 1, options.lr, options.weight_decay, "SGD"), options_(options) {
+    validate();
   }
 
   void step() {
-    const T lr = static_cast<T>(options_.lr), mu = static_cast<T>(options_.momentum),
-            damp = static_cast<T>(1 - options_.dampening), wd = static_cast<T>(options_.weight_decay);
+    const T mu = static_cast<T>(options_.momentum), damp = static_cast<T>(1 - options_.dampening);
     const bool first = this->steps_ == 0;
-    for (std::size_t i = 0; i < this->params_.size(); ++i) {
-      auto& p = this->params_[i];
-      T* buf = this->slot(0, i);
-      parallel_chunks(p.size, [&](std::size_t b, std::size_t e) {
-        const auto n = static_cast<Eigen::Index>(e - b);
-        kernels::ArrMap<T> w(p.value + b, n), m(buf + b, n);
-        kernels::ConstArrMap<T> g0(p.grad + b, n);
-        if (mu == T(0)) {
-          w -= lr * (g0 + wd * w);
-          return;
-        }
-        // PyTorch starts the momentum buffer at the first gradient (no dampening on step 1).
-        if (first) m = g0 + wd * w;
-        else m = mu * m + damp * (g0 + wd * w);
-        if (options_.nesterov) w -= lr * ((g0 + wd * w) + mu * m);
-        else w -= lr * m;
-      });
+    for (const auto& group : this->groups_) {
+      const T lr = static_cast<T>(group.lr), wd = static_cast<T>(group.weight_decay);
+      for (std::size_t i = group.begin; i < group.end; ++i) {
+        auto& p = this->params_[i];
+        T* buf = this->slot(0, i);
+        parallel_chunks(p.size, [&](std::size_t b, std::size_t e) {
+          const auto n = static_cast<Eigen::Index>(e - b);
+          kernels::ArrMap<T> w(p.value + b, n), m(buf + b, n);
+          kernels::ConstArrMap<T> g0(p.grad + b, n);
+          if (mu == T(0)) {
+            w -= lr * (g0 + wd * w);
+            return;
+          }
+          // PyTorch starts the momentum buffer at the first gradient (no dampening on step 1).
+          if (first) m = g0 + wd * w;
+          else m = mu * m + damp * (g0 + wd * w);
+          if (options_.nesterov) w -= lr * ((g0 + wd * w) + mu * m);
+          else w -= lr * m;
+        });
+      }
     }
     ++this->steps_;
   }
 
-  SGDOptions& options() { return options_; }
+  // The construction-time defaults and the shared momentum settings. A group's current lr and
+  // weight decay are in param_groups() (a schedule changes those, not these).
+  const SGDOptions& options() const { return options_; }
 
  private:
+  void validate() const {
+    if (options_.lr < 0) throw std::invalid_argument("SGD: lr must be >= 0");
+    if (options_.momentum < 0) throw std::invalid_argument("SGD: momentum must be >= 0");
+    if (options_.weight_decay < 0) throw std::invalid_argument("SGD: weight_decay must be >= 0");
+    if (options_.nesterov && (options_.momentum <= 0 || options_.dampening != 0))
+      throw std::invalid_argument("SGD: Nesterov momentum requires a momentum and zero dampening");
+  }
+
   SGDOptions options_;
 };
 
 template <class T>
 SGD(Parameters<T>, SGDOptions) -> SGD<T>;
+template <class T>
+SGD(std::vector<ParamGroup<T>>, SGDOptions) -> SGD<T>;
 
 }  // namespace ctnn

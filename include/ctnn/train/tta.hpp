@@ -1,0 +1,196 @@
+#pragma once
+// Test-time augmentation: evaluate on the weighted mean of the network's logits over a few
+// mirrored and shifted copies of each test image, as the airbench CIFAR-10 speed runs do.
+//
+//   auto r = ctnn::train::evaluate_tta(net, test_loader, {.translate = true});  // airbench level 2
+//   r.accuracy;   // the same PassResult as train::evaluate
+//
+// Views and weights (airbench's tta_level; logits are averaged, not probabilities):
+//   {.flip = false}      level 0: the image alone (the same logits as evaluate)
+//   {}                   level 1: 1/2 image + 1/2 its horizontal mirror
+//   {.translate = true}  level 2: 1/2 * level 1 of the image
+//                                + 1/4 * level 1 of the image shifted by (+1, +1)
+//                                + 1/4 * level 1 of the image shifted by (-1, -1)
+//   {.flip = false, .translate = true}: 1/2 image + 1/4 each shifted image.
+// A shift by (+1, +1) moves the content one pixel down and right, the uncovered row and column
+// filled by reflection: F.pad(x, (1, 1, 1, 1), mode='reflect')[..., 0:H, 0:W]; (-1, -1) is the
+// window at (2, 2). Like airbench, the shift is diagonal, not one view per axis.
+//
+// The views are made from the float batch the loader produces (NCHW, already normalised).
+// Mirroring and reflecting only move values within a channel plane, so they commute with the
+// per-channel Normalize: the result is the same as transforming the uint8 images.
+//
+// Cost: one forward pass per view (2 for level 1, 6 for level 2), each at the loader's batch
+// size, so the network's activation buffers do not grow. A TestTimeAugmentation kept across
+// evaluations allocates only on its first batch; evaluate_tta builds one per call.
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <type_traits>
+
+#include "ctnn/core/tensor.hpp"
+#include "ctnn/loss/cross_entropy.hpp"
+#include "ctnn/train/loop.hpp"
+
+namespace ctnn::kernels {
+
+// x: [P, H, W] -> y: [P, H, W] (P = N * C planes), y[p, i, j] = x[p, i, W - 1 - j]. x != y.
+template <class T>
+void flip_horizontal(const T* x, T* y, std::size_t planes, std::size_t h, std::size_t w) {
+#pragma omp parallel for schedule(static)
+  for (std::size_t r = 0; r < planes * h; ++r) {
+    const T* in = x + r * w;
+    T* out = y + r * w;
+    for (std::size_t j = 0; j < w; ++j) out[j] = in[w - 1 - j];
+  }
+}
+
+namespace detail {
+// 'reflect' padding's source index: mirrored about the edge, the edge not repeated. -n < i < 2n - 1.
+inline std::size_t reflect_index(std::ptrdiff_t i, std::size_t n) noexcept {
+  const auto last = static_cast<std::ptrdiff_t>(n) - 1;
+  if (i < 0) i = -i;
+  if (i > last) i = 2 * last - i;
+  return static_cast<std::size_t>(i);
+}
+}  // namespace detail
+
+// x: [P, H, W] -> y: [P, H, W], y[p, i, j] = x[p, reflect(i - dy), reflect(j - dx)]: the content
+// moves by (dy, dx) and the uncovered border is filled by 'reflect' padding. |dy| < H, |dx| < W;
+// x != y.
+template <class T>
+void translate_reflect(const T* x, T* y, std::size_t planes, std::size_t h, std::size_t w, std::ptrdiff_t dy,
+                       std::ptrdiff_t dx) {
+  const auto sw = static_cast<std::ptrdiff_t>(w);
+  // Output columns [lo, hi) read inside the row, a contiguous copy; the others reflect.
+  const auto lo = static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(dx, 0, sw));
+  const auto hi = static_cast<std::size_t>(std::clamp<std::ptrdiff_t>(sw + dx, 0, sw));
+#pragma omp parallel for schedule(static)
+  for (std::size_t r = 0; r < planes * h; ++r) {
+    const std::size_t p = r / h, i = r % h;
+    const T* in = x + (p * h + detail::reflect_index(static_cast<std::ptrdiff_t>(i) - dy, h)) * w;
+    T* out = y + r * w;
+    for (std::size_t j = 0; j < lo; ++j) out[j] = in[detail::reflect_index(static_cast<std::ptrdiff_t>(j) - dx, w)];
+    if (hi > lo) std::memcpy(out + lo, in + (static_cast<std::ptrdiff_t>(lo) - dx), (hi - lo) * sizeof(T));
+    for (std::size_t j = std::max(hi, lo); j < w; ++j)
+      out[j] = in[detail::reflect_index(static_cast<std::ptrdiff_t>(j) - dx, w)];
+  }
+}
+
+// y = a * x (first view) and y += a * x (the others), size elements.
+template <class T>
+void scale_into(const T* x, T a, T* y, std::size_t size) {
+  for (std::size_t i = 0; i < size; ++i) y[i] = a * x[i];
+}
+template <class T>
+void add_scaled(const T* x, T a, T* y, std::size_t size) {
+  for (std::size_t i = 0; i < size; ++i) y[i] += a * x[i];
+}
+
+}  // namespace ctnn::kernels
+
+namespace ctnn::train {
+
+struct TtaOptions {
+  bool flip = true;        // average with the horizontal mirror (airbench level 1)
+  bool translate = false;  // also the images shifted by (+1, +1) and (-1, -1) (level 2)
+};
+
+// The view buffers and the logit accumulator, reused from batch to batch.
+template <class Net>
+class TestTimeAugmentation {
+ public:
+  using T = typename Net::scalar;
+  using in_shape = typename Net::in_shape;
+  using out_shape = typename Net::out_shape;
+
+  explicit TestTimeAugmentation(TtaOptions options = {}) : opt_(options) {
+    if (opt_.translate && (in_shape::height < 2 || in_shape::width < 2))
+      throw std::invalid_argument("ctnn::train::TestTimeAugmentation: translate needs images of at least 2 x 2 "
+                                  "pixels (reflect padding)");
+  }
+
+  const TtaOptions& options() const noexcept { return opt_; }
+
+  // The weighted mean of net's logits over the views of x: [N, out_shape]. Runs forward in the
+  // network's current mode (evaluate_tta sets eval). Valid until the next call.
+  TensorView<out_shape, const T> logits(Net& net, TensorView<in_shape, const T> x) {
+    const std::size_t n = x.batch();
+    sum_.resize(n);
+    first_ = true;
+    if (!opt_.translate) {
+      add_pair(net, x, T(1));
+    } else {
+      // Half for the image, a quarter for each shift (airbench's 0.5 * logits + 0.5 * mean of
+      // the two shifted pairs).
+      add_pair(net, x, T(0.5));
+      shifted_.resize(n);
+      for (const std::ptrdiff_t d : {std::ptrdiff_t{1}, std::ptrdiff_t{-1}}) {
+        kernels::translate_reflect(x.data(), shifted_.data(), n * in_shape::channels, in_shape::height,
+                                   in_shape::width, d, d);
+        add_pair(net, shifted_, T(0.25));
+      }
+    }
+    return sum_;
+  }
+
+ private:
+  // Adds weight * (the view's logits), split evenly with its mirror when flipping.
+  void add_pair(Net& net, TensorView<in_shape, const T> v, T weight) {
+    if (!opt_.flip) {
+      add(net.forward(v), weight);
+      return;
+    }
+    add(net.forward(v), weight / 2);
+    mirrored_.resize(v.batch());
+    kernels::flip_horizontal(v.data(), mirrored_.data(), v.batch() * in_shape::channels, in_shape::height,
+                             in_shape::width);
+    add(net.forward(mirrored_), weight / 2);
+  }
+  void add(TensorView<out_shape, const T> y, T weight) {
+    if (first_) kernels::scale_into(y.data(), weight, sum_.data(), y.size());
+    else kernels::add_scaled(y.data(), weight, sum_.data(), y.size());
+    first_ = false;
+  }
+
+  TtaOptions opt_;
+  Tensor<in_shape, T> mirrored_;
+  Tensor<in_shape, T> shifted_;
+  Tensor<out_shape, T> sum_;
+  bool first_ = true;
+};
+
+// train::evaluate on the test-time-augmented logits: eval mode, no gradients, mean loss and
+// accuracy of the averaged logits. Leaves the network in eval mode.
+template <class Net, class Loader>
+PassResult evaluate_tta(Net& net, Loader& loader, TestTimeAugmentation<Net>& tta, std::uint64_t epoch = 0) {
+  static_assert(std::is_same_v<typename Loader::shape, typename Net::in_shape>,
+                "ctnn::train::evaluate_tta: the loader's sample shape differs from the network's Input");
+  CrossEntropyLoss<typename Net::out_shape, typename Net::scalar> loss;
+  PassResult r;
+  double loss_sum = 0;
+  std::size_t correct = 0;
+  const auto start = std::chrono::steady_clock::now();
+  net.eval();
+  for (auto& batch : loader.epoch(epoch)) {
+    loss(tta.logits(net, batch.images), batch.labels);
+    loss_sum += loss.value() * static_cast<double>(batch.size());
+    correct += loss.correct();
+    r.samples += batch.size();
+  }
+  r.loss = r.samples ? loss_sum / static_cast<double>(r.samples) : 0;
+  r.accuracy = r.samples ? static_cast<double>(correct) / static_cast<double>(r.samples) : 0;
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return r;
+}
+
+template <class Net, class Loader>
+PassResult evaluate_tta(Net& net, Loader& loader, const TtaOptions& options = {}, std::uint64_t epoch = 0) {
+  TestTimeAugmentation<Net> tta(options);
+  return evaluate_tta(net, loader, tta, epoch);
+}
+
+}  // namespace ctnn::train
