@@ -21,3 +21,4 @@
 #include "ctnn/loss/cross_entropy.hpp"
 #include "ctnn/optim/adam.hpp"
 #include "ctnn/optim/sgd.hpp"
+#include "ctnn/train/tta.hpp"

@@ -574,7 +574,7 @@ class Compose {
   }
 
   template <std::size_t... I>
-  void run_tensor(float* x, Rng& rng, std::index_sequence<I...>) const noexcept {
+  void run_tensor([[maybe_unused]] float* x, [[maybe_unused]] Rng& rng, std::index_sequence<I...>) const noexcept {
     (std::get<kTensorPos + I>(ops_).template apply<output_shape>(x, rng), ...);
   }
 

@@ -1,0 +1,202 @@
+// Test-time augmentation: the flip and reflect-translate kernels against hand-written
+// references, evaluate_tta against logits averaged by hand, and a flip-invariant network.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <vector>
+
+#include <ctnn/ctnn.hpp>
+
+#include "ctnn/data/dataloader.hpp"
+#include "ctnn/data/transforms.hpp"
+#include "ctnn/train/loop.hpp"
+#include "ctnn/train/tta.hpp"
+
+namespace data = ctnn::data;
+namespace train = ctnn::train;
+using ctnn::Rng;
+using ctnn::Shape;
+
+namespace {
+
+using S = Shape<3, 8, 8>;
+using ConvNet = ctnn::Sequential<ctnn::Input<3, 8, 8>, ctnn::Conv<3, 4, 3>, ctnn::ReLU, ctnn::Linear<3>>;
+// Global max pooling then Linear: a max does not depend on the order of its inputs, so the
+// mirror gives bit-identical logits.
+using FlipInvariantNet = ctnn::Sequential<ctnn::Input<3, 8, 8>, ctnn::MaxPool<8>, ctnn::Linear<3>>;
+
+data::ImageSet<S> random_set(std::size_t n, std::uint64_t seed) {
+  data::ImageSet<S> set;
+  set.class_names = {"a", "b", "c"};
+  set.pixels.resize(n * S::size);
+  set.labels.resize(n);
+  Rng rng(seed);
+  for (auto& p : set.pixels) p = static_cast<std::uint8_t>(rng.below(256));
+  for (auto& l : set.labels) l = static_cast<std::int32_t>(rng.below(3));
+  return set;
+}
+
+const auto kNormalize = data::compose<S>(data::ToTensor{}, data::kHalfNormalize);
+
+// 'reflect' padding as documented (numpy / F.pad): mirror about the edge, edge not repeated.
+std::size_t reflect(std::ptrdiff_t i, std::size_t n) {
+  const auto last = static_cast<std::ptrdiff_t>(n) - 1;
+  if (i < 0) i = -i;
+  if (i > last) i = 2 * last - i;
+  return static_cast<std::size_t>(i);
+}
+
+// [N, C, H, W]: y[n, c, i, j] = x[n, c, reflect(i - dy), reflect(j - dx)].
+std::vector<float> translate_ref(const std::vector<float>& x, std::size_t planes, std::size_t h, std::size_t w,
+                                 std::ptrdiff_t dy, std::ptrdiff_t dx) {
+  std::vector<float> y(x.size());
+  for (std::size_t p = 0; p < planes; ++p)
+    for (std::size_t i = 0; i < h; ++i)
+      for (std::size_t j = 0; j < w; ++j)
+        y[(p * h + i) * w + j] =
+            x[(p * h + reflect(static_cast<std::ptrdiff_t>(i) - dy, h)) * w + reflect(static_cast<std::ptrdiff_t>(j) - dx, w)];
+  return y;
+}
+
+std::vector<float> flip_ref(const std::vector<float>& x, std::size_t w) {
+  std::vector<float> y(x.size());
+  for (std::size_t r = 0; r < x.size() / w; ++r)
+    for (std::size_t j = 0; j < w; ++j) y[r * w + j] = x[r * w + w - 1 - j];
+  return y;
+}
+
+template <class Net>
+std::vector<float> forward_copy(Net& net, const std::vector<float>& x) {
+  const auto y = net.forward({x.data(), x.size() / Net::in_shape::size});
+  return {y.data(), y.data() + y.size()};
+}
+
+}  // namespace
+
+TEST_CASE("tta: flip_horizontal and translate_reflect match hand-written references") {
+  constexpr std::size_t planes = 6, h = 5, w = 7;
+  std::vector<float> x(planes * h * w), y(x.size());
+  Rng rng(4);
+  for (auto& v : x) v = static_cast<float>(rng.normal());
+
+  ctnn::kernels::flip_horizontal(x.data(), y.data(), planes, h, w);
+  CHECK(y == flip_ref(x, w));
+
+  for (std::ptrdiff_t dy = -4; dy <= 4; ++dy)
+    for (std::ptrdiff_t dx = -6; dx <= 6; ++dx) {
+      ctnn::kernels::translate_reflect(x.data(), y.data(), planes, h, w, dy, dx);
+      INFO("dy " << dy << ", dx " << dx);
+      CHECK(y == translate_ref(x, planes, h, w, dy, dx));
+    }
+  ctnn::kernels::translate_reflect(x.data(), y.data(), planes, h, w, 0, 0);
+  CHECK(y == x);
+}
+
+TEST_CASE("tta: a (+1, +1) shift is airbench's reflect-pad-1 window at (0, 0), (-1, -1) the one at (2, 2)") {
+  // Cross-checks the float kernel with the uint8 RandomCrop<..., PadMode::reflect> of the
+  // augmentation pipeline: two implementations of F.pad(x, (1, 1, 1, 1), mode='reflect').
+  const auto set = random_set(1, 9);
+  const data::RandomCrop<8, 8, 1, data::PadMode::reflect> crop;
+  std::vector<std::uint8_t> window(S::size);
+  std::vector<float> x(S::size), y(S::size);
+  for (std::size_t i = 0; i < S::size; ++i) x[i] = set.pixels[i];
+  for (const std::ptrdiff_t d : {1, -1}) {
+    const std::size_t corner = d == 1 ? 0 : 2;
+    crop.crop_at<S>(set.pixels.data(), window.data(), corner, corner);
+    ctnn::kernels::translate_reflect(x.data(), y.data(), S::channels, S::height, S::width, d, d);
+    bool same = true;
+    for (std::size_t i = 0; i < S::size; ++i) same = same && y[i] == static_cast<float>(window[i]);
+    CAPTURE(d);
+    CHECK(same);
+  }
+}
+
+TEST_CASE("tta: evaluate_tta with flip is the mean of forward(x) and forward(flip(x))") {
+  const auto set = random_set(20, 1);
+  data::DataLoader loader(set, kNormalize, {.batch_size = 7});  // 7 + 7 + 6
+  ConvNet net(3);
+  net.eval();
+
+  // By hand, batch by batch: average the two logits, then the loss and accuracy of the result.
+  ctnn::CrossEntropyLoss<ConvNet::out_shape> loss;
+  train::TestTimeAugmentation<ConvNet> tta;  // default: flip, no translate
+  double loss_sum = 0;
+  std::size_t correct = 0, samples = 0;
+  const float* logits_buffer = nullptr;
+  for (auto& batch : loader.epoch(0)) {
+    const std::vector<float> x(batch.images.span().begin(), batch.images.span().end());
+    const auto a = forward_copy(net, x);
+    const auto b = forward_copy(net, flip_ref(x, S::width));
+    ctnn::Tensor<ConvNet::out_shape> mean(batch.size());
+    for (std::size_t i = 0; i < a.size(); ++i) mean[i] = (a[i] + b[i]) / 2;  // exact: halving is exact
+
+    const auto got = tta.logits(net, batch.images);
+    REQUIRE(got.size() == a.size());
+    for (std::size_t i = 0; i < a.size(); ++i) CHECK(got[i] == mean[i]);
+    if (logits_buffer) CHECK(got.data() == logits_buffer);  // buffers reused, not reallocated
+    logits_buffer = got.data();
+
+    loss(mean, batch.labels);
+    loss_sum += loss.value() * static_cast<double>(batch.size());
+    correct += loss.correct();
+    samples += batch.size();
+  }
+  const auto r = train::evaluate_tta(net, loader);
+  CHECK(r.samples == 20);
+  CHECK(r.samples == samples);
+  CHECK(r.loss == loss_sum / 20);
+  CHECK(r.accuracy == static_cast<double>(correct) / 20);
+
+  // The flip matters for this network; without it evaluate_tta is evaluate.
+  const auto plain = train::evaluate(net, loader);
+  CHECK(r.loss != plain.loss);
+  const auto no_flip = train::evaluate_tta(net, loader, {.flip = false});
+  CHECK(no_flip.loss == plain.loss);
+  CHECK(no_flip.accuracy == plain.accuracy);
+}
+
+TEST_CASE("tta: a flip-invariant network gives exactly evaluate's results") {
+  const auto set = random_set(30, 2);
+  data::DataLoader loader(set, kNormalize, {.batch_size = 8});
+  FlipInvariantNet net(5);
+  const auto plain = train::evaluate(net, loader);
+  const auto flipped = train::evaluate_tta(net, loader, {.flip = true});
+  CHECK(flipped.samples == plain.samples);
+  CHECK(flipped.loss == plain.loss);
+  CHECK(flipped.accuracy == plain.accuracy);
+  CHECK(net.mode() == ctnn::Mode::eval);
+}
+
+TEST_CASE("tta: translate weights the untranslated pair 1/2 and each shifted pair 1/4 (airbench level 2)") {
+  const auto set = random_set(10, 3);
+  data::DataLoader loader(set, kNormalize, {.batch_size = 10});
+  ConvNet net(8);
+  net.eval();
+  train::TestTimeAugmentation<ConvNet> level2({.flip = true, .translate = true});
+  train::TestTimeAugmentation<ConvNet> shifts_only({.flip = false, .translate = true});
+  for (auto& batch : loader.epoch(0)) {
+    const std::vector<float> x(batch.images.span().begin(), batch.images.span().end());
+    const std::size_t planes = batch.size() * S::channels;
+    const auto up = translate_ref(x, planes, S::height, S::width, 1, 1);
+    const auto down = translate_ref(x, planes, S::height, S::width, -1, -1);
+    // airbench's infer_mirror and infer_mirror_translate, written as it writes them.
+    auto mirror = [&](const std::vector<float>& v) {
+      const auto a = forward_copy(net, v), b = forward_copy(net, flip_ref(v, S::width));
+      std::vector<float> m(a.size());
+      for (std::size_t i = 0; i < a.size(); ++i) m[i] = 0.5f * a[i] + 0.5f * b[i];
+      return m;
+    };
+    const auto m0 = mirror(x), m1 = mirror(up), m2 = mirror(down);
+    const auto p0 = forward_copy(net, x), p1 = forward_copy(net, up), p2 = forward_copy(net, down);
+
+    const auto got = level2.logits(net, batch.images);
+    for (std::size_t i = 0; i < m0.size(); ++i)
+      CHECK(got[i] == doctest::Approx(0.5f * m0[i] + 0.5f * (0.5f * m1[i] + 0.5f * m2[i])).epsilon(1e-6));
+    const auto got_shifts = shifts_only.logits(net, batch.images);
+    for (std::size_t i = 0; i < p0.size(); ++i)
+      CHECK(got_shifts[i] == doctest::Approx(0.5f * p0[i] + 0.25f * p1[i] + 0.25f * p2[i]).epsilon(1e-6));
+  }
+  const auto r = train::evaluate_tta(net, loader, {.translate = true});
+  CHECK(r.samples == 10);
+  CHECK(r.loss != train::evaluate_tta(net, loader).loss);
+}
