@@ -404,6 +404,109 @@ def make_optim(name, make_opt):
     return g
 
 
+
+# ----------------------------------------------------------------------------
+# 6. Blocks of the speed-run networks: residual blocks (identity and projected),
+#    GELU, frozen-weight BatchNorm, global pooling, grouped/depthwise convs,
+#    bias-free layers, output scaling. One nn.Sequential per case whose
+#    state_dict names are ctnn's (a Residual's body layers are its children
+#    "0", "1", ...; its projection is "shortcut").
+# ----------------------------------------------------------------------------
+class Residual(nn.Module):
+    def __init__(self, *body, shortcut=None):
+        super().__init__()
+        for i, m in enumerate(body):
+            self.add_module(str(i), m)
+        self.n = len(body)
+        if shortcut is not None:
+            self.shortcut = nn.Sequential(*shortcut)
+        else:
+            self.shortcut = None
+
+    def forward(self, x):
+        y = x
+        for i in range(self.n):
+            y = getattr(self, str(i))(y)
+        return y + (self.shortcut(x) if self.shortcut is not None else x)
+
+
+class Scale(nn.Module):
+    def __init__(self, s):
+        super().__init__()
+        self.s = s
+
+    def forward(self, x):
+        return x * self.s
+
+
+def frozen_bn(c):
+    bn = nn.BatchNorm2d(c, eps=1e-12, momentum=0.4)
+    bn.weight.requires_grad = False
+    return bn
+
+
+def block_resnet():
+    return nn.Sequential(
+        Residual(nn.Conv2d(4, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                 nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8),
+                 shortcut=[nn.Conv2d(4, 8, 1, stride=2), nn.BatchNorm2d(8)]),
+        nn.ReLU(),
+        Residual(nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                 nn.Conv2d(8, 8, 3, padding=1), nn.BatchNorm2d(8)),
+        nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 5), Scale(0.125))
+
+
+def block_airbench():
+    return nn.Sequential(
+        nn.Conv2d(3, 6, 2), nn.GELU(),
+        nn.Conv2d(6, 8, 3, padding=1, bias=False), nn.MaxPool2d(2), frozen_bn(8), nn.GELU(),
+        nn.Conv2d(8, 8, 3, padding=1, bias=False), frozen_bn(8), nn.GELU(),
+        nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(8, 5, bias=False), Scale(1 / 9))
+
+
+def block_misc():
+    return nn.Sequential(
+        nn.Conv2d(4, 6, 3, padding=1, groups=2), nn.BatchNorm2d(6, affine=False), nn.LeakyReLU(0.1),
+        nn.Conv2d(6, 6, 3, stride=2, padding=1, groups=6), nn.GELU(), nn.Flatten(), nn.Linear(6 * 4 * 4, 3))
+
+
+BLOCK_CASES = {
+    # name: (builder, x shape)
+    "block_resnet": (block_resnet, (6, 4, 8, 8)),
+    "block_airbench": (block_airbench, (5, 3, 13, 13)),
+    "block_misc": (block_misc, (4, 4, 7, 7)),
+}
+
+
+def make_block(case_seed, name, build, shape):
+    """x, init.<state_dict name>, y (train), dy, dx, grad.<trainable parameter>,
+    after.<buffer> (running statistics after that forward), y_eval (eval mode, same x)."""
+    seed(case_seed)
+    model = build()  # default init in float32
+    x32 = randn(*shape)
+    g = Golden(name)
+    g.f32("x", x32)
+    for k, v in model.state_dict().items():
+        if not k.endswith("num_batches_tracked"):
+            g.f32(f"init.{k}", v)
+    model = model.double().train()
+    x = leaf64(x32)
+    y = model(x)
+    dy32 = randn(*y.shape)
+    y.backward(dy32.double())
+    g.f32("y", y)
+    g.f32("dy", dy32)
+    g.f32("dx", x.grad)
+    for k, p in model.named_parameters():
+        if p.requires_grad:
+            g.f32(f"grad.{k}", p.grad)
+    for k, b in model.named_buffers():
+        if not k.endswith("num_batches_tracked"):
+            g.f32(f"after.{k}", b)
+    with torch.no_grad():
+        g.f32("y_eval", model.eval()(x32.double()))
+    return g
+
 # ----------------------------------------------------------------------------
 def all_cases():
     """(name, builder) in a fixed order; each builder seeds itself."""
@@ -424,6 +527,8 @@ def all_cases():
     cases.append(("cross_entropy", lambda: make_cross_entropy(700)))
     for name, mk in OPTIMS.items():
         cases.append((name, lambda name=name, mk=mk: make_optim(name, mk)))
+    for i, (name, (build, shape)) in enumerate(BLOCK_CASES.items()):
+        cases.append((name, lambda i=i, name=name, build=build, shape=shape: make_block(900 + i, name, build, shape)))
     return cases
 
 
