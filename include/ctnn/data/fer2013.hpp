@@ -66,6 +66,20 @@ inline std::string fer_at_line(const std::filesystem::path& path, std::size_t li
   return "'" + path.string() + "': line " + std::to_string(line) + " (byte offset " + std::to_string(offset) + ")";
 }
 
+// At most `max` bytes of `text` for a message, control bytes written as \xNN (a NUL would end
+// the message early), "..." when cut.
+inline std::string excerpt(std::string_view text, std::size_t max = 40) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < text.size() && i < max; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7f) out += std::string("\\x") + kHex[c >> 4] + kHex[c & 15];
+    else out += static_cast<char>(c);
+  }
+  if (text.size() > max) out += "...";
+  return out;
+}
+
 // Reads a text file as lines with their byte offsets; '\r' before '\n' is dropped.
 struct TextLine {
   std::string text;
@@ -132,7 +146,7 @@ inline std::size_t fer2013_public_test_records(const std::filesystem::path& inde
   detail::LineReader reader(index_path, "FER2013 index");
   detail::TextLine l;
   if (!reader.next(l) || l.text != kFer2013IndexHeader)
-    throw DataError("FER2013 index file " + detail::quoted(index_path) + ": line 1 is '" + l.text.substr(0, 80) +
+    throw DataError("FER2013 index file " + detail::quoted(index_path) + ": line 1 is '" + detail::excerpt(l.text, 80) +
                     "', expected the header '" + std::string(kFer2013IndexHeader) + "'");
   std::size_t train_rows = 0, public_rows = 0, private_rows = 0;
   bool blank_seen = false;
@@ -159,11 +173,11 @@ inline std::size_t fer2013_public_test_records(const std::filesystem::path& inde
     const bool numeric = !f[1].empty() && f[1].size() <= 9 &&
                          std::all_of(f[1].begin(), f[1].end(), [](char c) { return c >= '0' && c <= '9'; });
     if (!numeric)
-      throw DataError(where() + ", field 'record': '" + std::string(f[1]) + "' is not a record number");
+      throw DataError(where() + ", field 'record': '" + detail::excerpt(f[1]) + "' is not a record number");
     for (char c : f[1]) record = record * 10 + static_cast<std::size_t>(c - '0');
     if (f[0] == "fer2013-train.bin") {
       if (f[3] != "Training")
-        throw DataError(where() + ", field 'usage': '" + std::string(f[3]) +
+        throw DataError(where() + ", field 'usage': '" + detail::excerpt(f[3]) +
                         "' for a fer2013-train.bin record, expected Training");
       if (record != train_rows)
         throw DataError(where() + ": fer2013-train.bin record " + std::to_string(record) + ", expected record " +
@@ -182,11 +196,11 @@ inline std::size_t fer2013_public_test_records(const std::filesystem::path& inde
       } else if (f[3] == "PrivateTest") {
         ++private_rows;
       } else {
-        throw DataError(where() + ", field 'usage': '" + std::string(f[3]) +
+        throw DataError(where() + ", field 'usage': '" + detail::excerpt(f[3]) +
                         "' for a fer2013-test.bin record, expected PublicTest or PrivateTest");
       }
     } else {
-      throw DataError(where() + ", field 'file': '" + std::string(f[0]) +
+      throw DataError(where() + ", field 'file': '" + detail::excerpt(f[0]) +
                       "', expected fer2013-train.bin or fer2013-test.bin");
     }
   }
@@ -260,7 +274,7 @@ inline Fer2013 load_fer2013_csv(const std::filesystem::path& path, Fer2013Split 
   std::string_view header = l.text;
   if (header.starts_with("\xEF\xBB\xBF")) header.remove_prefix(3);  // a UTF-8 byte-order mark
   if (header != kFer2013CsvHeader)
-    throw DataError("FER2013 CSV file " + detail::quoted(path) + ": line 1 is '" + std::string(header.substr(0, 80)) +
+    throw DataError("FER2013 CSV file " + detail::quoted(path) + ": line 1 is '" + detail::excerpt(header, 80) +
                     "', expected the header '" + std::string(kFer2013CsvHeader) + "'");
 
   Fer2013 set, private_set;  // private_set: the PrivateTest rows of the test split
@@ -291,7 +305,7 @@ inline Fer2013 load_fer2013_csv(const std::filesystem::path& path, Fer2013Split 
     const std::string_view emotion(s.data(), c1);
     if (emotion.empty() || emotion.size() > 3 ||
         !std::all_of(emotion.begin(), emotion.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      throw DataError(where() + ", field 'emotion': '" + std::string(emotion.substr(0, 20)) +
+      throw DataError(where() + ", field 'emotion': '" + detail::excerpt(emotion, 20) +
                       "' is not a label (expected an integer 0.." + std::to_string(kFer2013NumClasses - 1) + ")");
     int label = 0;
     for (char c : emotion) label = label * 10 + (c - '0');
@@ -311,7 +325,7 @@ inline Fer2013 load_fer2013_csv(const std::filesystem::path& path, Fer2013Split 
       else if (split == Fer2013Split::test) into = &private_set;
     } else {
       throw DataError(where() + ", field 'Usage' (byte offset " + std::to_string(l.offset + c2 + 1) + "): '" +
-                      std::string(usage.substr(0, 40)) + "', expected Training, PublicTest or PrivateTest");
+                      detail::excerpt(usage) + "', expected Training, PublicTest or PrivateTest");
     }
 
     // pixels: integers 0-255 separated by spaces, optionally in double quotes.
@@ -332,14 +346,16 @@ inline Fer2013 load_fer2013_csv(const std::filesystem::path& path, Fer2013Split 
       if (j == i || (j < e && s[j] != ' ')) {
         std::size_t k = j;
         while (k < e && s[k] != ' ') ++k;
+        const auto token = detail::excerpt(std::string_view(s).substr(i, k - i), 20);
         throw DataError(where() + ", field 'pixels', value " + std::to_string(count + 1) + " (byte offset " +
-                        std::to_string(l.offset + i) + "): '" + s.substr(i, std::min<std::size_t>(k - i, 20)) +
+                        std::to_string(l.offset + i) + "): '" + token +
                         "' is not a number (expected integers 0..255 separated by spaces)");
       }
-      if (value > 255)
+      if (value > 255) {
+        const auto token = detail::excerpt(std::string_view(s).substr(i, j - i), 20);
         throw DataError(where() + ", field 'pixels', value " + std::to_string(count + 1) + " (byte offset " +
-                        std::to_string(l.offset + i) + "): " + s.substr(i, std::min<std::size_t>(j - i, 20)) +
-                        " is above 255");
+                        std::to_string(l.offset + i) + "): " + token + " is above 255");
+      }
       if (count < kPixels) image[count] = static_cast<std::uint8_t>(value);
       ++count;
       i = j;
