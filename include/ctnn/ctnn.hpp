@@ -20,5 +20,8 @@
 #include "ctnn/layers/sequential.hpp"
 #include "ctnn/loss/cross_entropy.hpp"
 #include "ctnn/optim/adam.hpp"
+#include "ctnn/optim/ema.hpp"
+#include "ctnn/optim/param_groups.hpp"
+#include "ctnn/optim/schedule.hpp"
 #include "ctnn/optim/sgd.hpp"
 #include "ctnn/train/tta.hpp"
