@@ -25,3 +25,5 @@
 #include "ctnn/optim/schedule.hpp"
 #include "ctnn/optim/sgd.hpp"
 #include "ctnn/train/tta.hpp"
+#include "ctnn/data/fer2013.hpp"
+#include "ctnn/train/confusion.hpp"
