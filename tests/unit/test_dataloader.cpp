@@ -303,3 +303,64 @@ TEST_CASE("dataloader: CIFAR-10 sample through Pad(4)+Resize(32)+ToTensor+Normal
   }
   CHECK(total == 500);
 }
+
+TEST_CASE("dataloader: speed-run augmentation (reflect crop, alternating flip, Cutout) is reproducible per image and epoch") {
+  using S = data::Cifar10Shape;
+  data::ImageSet<S> set;
+  set.class_names.assign(data::kCifar10ClassNames.begin(), data::kCifar10ClassNames.end());
+  const std::size_t n = 40;
+  set.pixels.resize(n * S::size);
+  set.labels.resize(n);
+  Rng fill(5);
+  for (auto& p : set.pixels) p = static_cast<std::uint8_t>(fill.below(256));
+  for (std::size_t i = 0; i < n; ++i) set.labels[i] = static_cast<std::int32_t>(fill.below(10));
+
+  auto aug = data::compose<S>(data::RandomCrop<32, 32, 2, data::PadMode::reflect>{}, data::AlternatingFlip{},
+                              data::ToTensor{}, data::kCifar10Normalize, data::Cutout{12});
+  data::DataLoader async(set, aug, {.batch_size = 16, .shuffle = true, .seed = 3, .prefetch = true});
+  data::DataLoader sync(set, aug, {.batch_size = 16, .shuffle = true, .seed = 3, .prefetch = false});
+  CHECK(async.image_seed(7) == sync.image_seed(7));
+  data::DataLoader other_seed(set, aug, {.batch_size = 16, .seed = 4});
+  CHECK(other_seed.image_seed(7) != sync.image_seed(7));
+
+  std::size_t coins = 0;
+  for (std::size_t i = 0; i < n; ++i) coins += sync.image_seed(i) >> 63;
+  CHECK(coins > 8);  // about half of 40 images flip on even epochs
+  CHECK(coins < 32);
+
+  std::vector<float> expect(S::size);
+  for (std::uint64_t e = 0; e < 2; ++e) {
+    std::vector<float> a, s;
+    for (auto& batch : async.epoch(e)) a.insert(a.end(), batch.images.span().begin(), batch.images.span().end());
+    for (auto& batch : sync.epoch(e)) {
+      s.insert(s.end(), batch.images.span().begin(), batch.images.span().end());
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        const std::size_t idx = batch.indices[i];
+        Rng rng(sync.sample_seed(e, idx));
+        aug(set.image(idx).data(), expect.data(), rng, {.epoch = e, .image_seed = sync.image_seed(idx)});
+        CHECK(std::equal(expect.begin(), expect.end(), batch.images.sample(i)));
+      }
+    }
+    CHECK(a == s);
+  }
+
+  // Without crop and cutout, an image in epochs e and e + 1 is itself and its mirror.
+  auto flip_only = data::compose<S>(data::AlternatingFlip{}, data::ToTensor{});
+  data::DataLoader flips(set, flip_only, {.batch_size = 40, .seed = 3, .prefetch = false});
+  std::vector<std::vector<float>> by_epoch;
+  for (std::uint64_t e = 0; e < 3; ++e)
+    for (auto& batch : flips.epoch(e)) by_epoch.emplace_back(batch.images.span().begin(), batch.images.span().end());
+  std::size_t flipped_in_epoch0 = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const float* e0 = by_epoch[0].data() + i * S::size;
+    const float* e1 = by_epoch[1].data() + i * S::size;
+    const float* e2 = by_epoch[2].data() + i * S::size;
+    bool mirror = true;
+    for (std::size_t r = 0; r < 3 * 32; ++r)
+      for (std::size_t x = 0; x < 32; ++x) mirror = mirror && e0[r * 32 + x] == e1[r * 32 + 31 - x];
+    CHECK(mirror);
+    CHECK(std::equal(e0, e0 + S::size, e2));  // period two
+    flipped_in_epoch0 += e0[0] != static_cast<float>(set.image(i)[0]) / 255.0f;
+  }
+  CHECK(flipped_in_epoch0 > 0);
+}

@@ -458,3 +458,43 @@ TEST_CASE("transforms: the speed-run pipeline (reflect crop, flip, Normalize, Cu
   }
   CHECK(cut_pixels_total > 0);
 }
+
+TEST_CASE("transforms: AlternatingFlip mirrors on even epochs iff the image's coin is set, on odd iff not") {
+  const auto img = ramp(Small::size);
+  std::vector<std::uint8_t> mirrored(Small::size), out(Small::size);
+  for (std::size_t r = 0; r < 2 * 5; ++r)
+    for (std::size_t x = 0; x < 7; ++x) mirrored[r * 7 + x] = img[r * 7 + 6 - x];
+  const data::AlternatingFlip flip;
+  for (const std::uint64_t image_seed : {0x0123456789ABCDEFull, 0xF123456789ABCDEFull}) {
+    const bool coin = (image_seed >> 63) != 0;
+    for (std::uint64_t epoch = 0; epoch < 6; ++epoch) {
+      Rng rng(1), untouched(1);
+      flip.apply<Small>(img.data(), out.data(), rng, data::SampleInfo{epoch, image_seed});
+      const bool flipped = epoch % 2 == 0 ? coin : !coin;
+      CAPTURE(epoch);
+      CAPTURE(coin);
+      CHECK(out == (flipped ? mirrored : img));
+      CHECK(rng.next() == untouched.next());  // no draws
+    }
+  }
+  // In a pipeline: called with the SampleInfo (the 3-argument call would not compile).
+  auto tf = data::compose<Small>(data::RandomCrop<5, 7, 1, data::PadMode::reflect>{}, data::AlternatingFlip{},
+                                 data::ToTensor{});
+  static_assert(decltype(tf)::uses_sample_info && decltype(tf)::random);
+  static_assert(!decltype(data::compose<Small>(data::RandomHorizontalFlip{}, data::ToTensor{}))::uses_sample_info);
+  std::vector<float> even(Small::size), odd(Small::size);
+  std::vector<std::uint8_t> even_u8(Small::size), odd_u8(Small::size);
+  Rng r0(9), r1(9);
+  tf(img.data(), even.data(), r0, {.epoch = 4, .image_seed = 77});
+  tf(img.data(), odd.data(), r1, {.epoch = 5, .image_seed = 77});
+  Rng r2(9), r3(9);
+  tf.apply_image(img.data(), even_u8.data(), r2, {.epoch = 4, .image_seed = 77});
+  tf.apply_image(img.data(), odd_u8.data(), r3, {.epoch = 5, .image_seed = 77});
+  // Same crop (same Rng), opposite flips: the two epochs are mirror images.
+  for (std::size_t r = 0; r < 2 * 5; ++r)
+    for (std::size_t x = 0; x < 7; ++x) {
+      CHECK(even[r * 7 + x] == odd[r * 7 + 6 - x]);
+      CHECK(even[r * 7 + x] == tf.lookup(r / 5, even_u8[r * 7 + x]));
+      CHECK(even_u8[r * 7 + x] == odd_u8[r * 7 + 6 - x]);
+    }
+}

@@ -13,9 +13,9 @@
 //     }
 //
 // Reproducible and resumable: epoch e's order is a Fisher-Yates shuffle seeded from (seed, e)
-// only, and a random transform gets, for each image, an Rng seeded from (seed, e, image index),
-// so epoch 7 is the same whether or not epochs 0..6 ran before it, whatever the batch size,
-// and with or without prefetching.
+// only, and a random transform gets, for each image, an Rng seeded from (seed, e, image index)
+// and a SampleInfo{e, image_seed(index)} (for AlternatingFlip), so epoch 7 is the same whether
+// or not epochs 0..6 ran before it, whatever the batch size, and with or without prefetching.
 //
 // Double buffering: with prefetch (the default), a background thread prepares batch b + 1
 // while the caller works on batch b. A batch (and the reference the loop gives you) stays
@@ -46,18 +46,21 @@
 #include "ctnn/core/shape.hpp"
 #include "ctnn/core/tensor.hpp"
 #include "ctnn/data/image_set.hpp"
+#include "ctnn/data/transforms.hpp"
 
 namespace ctnn::data {
 
 // What a DataLoader needs from a transform (ctnn::data::Compose is one): the input and output
-// sample shapes, and a const call turning one uint8 image into output_shape::size floats.
+// sample shapes, and a const call turning one uint8 image into output_shape::size floats,
+// t(src, dst, rng) or t(src, dst, rng, SampleInfo) (preferred when both exist, for transforms
+// scheduled by epoch such as AlternatingFlip).
 template <class T>
-concept SampleTransform = requires(const T& t, const std::uint8_t* src, float* dst, Rng& rng) {
+concept SampleTransform = requires(const T& t, const std::uint8_t* src, float* dst, Rng& rng, const SampleInfo& info) {
   typename T::input_shape;
   typename T::output_shape;
   requires SampleShape<typename T::input_shape>;
   requires SampleShape<typename T::output_shape>;
-  t(src, dst, rng);
+  requires requires { t(src, dst, rng, info); } || requires { t(src, dst, rng); };
 };
 
 struct LoaderOptions {
@@ -88,6 +91,7 @@ inline std::uint64_t mix64(std::uint64_t z) noexcept {  // splitmix64's finalise
 }
 inline constexpr std::uint64_t kShuffleDomain = 0x53687566666C6521ull;  // separate streams for
 inline constexpr std::uint64_t kSampleDomain = 0x53616D706C652121ull;   // order and augmentation
+inline constexpr std::uint64_t kImageDomain = 0x496D616765212121ull;    // and per-image, all epochs
 }  // namespace detail
 
 template <SampleTransform Transform>
@@ -157,6 +161,11 @@ class DataLoader {
                          detail::mix64(e ^ detail::mix64(index)));
   }
 
+  // SampleInfo::image_seed of image `index`: the same in every epoch (AlternatingFlip's coin).
+  std::uint64_t image_seed(std::size_t index) const noexcept {
+    return detail::mix64(detail::mix64(opt_.seed ^ detail::kImageDomain) ^ detail::mix64(index));
+  }
+
   class Epoch;
   // One pass over the data: `for (auto& batch : loader.epoch(e))`.
   Epoch epoch(std::uint64_t e) { return Epoch(*this, e); }
@@ -221,6 +230,8 @@ class DataLoader {
     if constexpr (requires { { Transform::random } -> std::convertible_to<bool>; }) return bool(Transform::random);
     else return true;
   }();
+  static constexpr bool kTakesInfo = requires(const Transform& t, const std::uint8_t* src, float* dst, Rng& rng,
+                                              const SampleInfo& info) { t(src, dst, rng, info); };
 
   struct Slot {
     batch_type batch;
@@ -241,7 +252,9 @@ class DataLoader {
       indices[i] = idx;
       labels[i] = set_->labels[idx];
       if constexpr (kRandom) rng.reseed(sample_seed(e, idx));
-      transform_(set_->pixels.data() + idx * input_shape::size, out.images.sample(i), rng);
+      const std::uint8_t* src = set_->pixels.data() + idx * input_shape::size;
+      if constexpr (kTakesInfo) transform_(src, out.images.sample(i), rng, SampleInfo{e, image_seed(idx)});
+      else transform_(src, out.images.sample(i), rng);
     }
     out.labels = std::span<const std::int32_t>(labels.data(), n);
     out.indices = std::span<const std::size_t>(indices.data(), n);

@@ -362,6 +362,17 @@ struct RandomCrop {
   }
 };
 
+namespace detail {
+template <class In>
+void mirror_rows(const std::uint8_t* src, std::uint8_t* dst) noexcept {
+  for (std::size_t r = 0; r < In::channels * In::height; ++r) {
+    const std::uint8_t* in = src + r * In::width;
+    std::uint8_t* out = dst + r * In::width;
+    for (std::size_t x = 0; x < In::width; ++x) out[x] = in[In::width - 1 - x];
+  }
+}
+}  // namespace detail
+
 // transforms.RandomHorizontalFlip(p): mirror left-right with probability p (one draw per image).
 struct RandomHorizontalFlip {
   double p = 0.5;
@@ -371,15 +382,39 @@ struct RandomHorizontalFlip {
 
   template <class In>
   void apply(const std::uint8_t* src, std::uint8_t* dst, Rng& rng) const noexcept {
-    if (!(rng.uniform() < p)) {
-      std::memcpy(dst, src, In::size);
-      return;
-    }
-    for (std::size_t r = 0; r < In::channels * In::height; ++r) {
-      const std::uint8_t* in = src + r * In::width;
-      std::uint8_t* out = dst + r * In::width;
-      for (std::size_t x = 0; x < In::width; ++x) out[x] = in[In::width - 1 - x];
-    }
+    if (rng.uniform() < p) detail::mirror_rows<In>(src, dst);
+    else std::memcpy(dst, src, In::size);
+  }
+};
+
+// What the DataLoader tells a transform about a sample besides its Rng, for augmentations
+// scheduled across epochs rather than drawn afresh each epoch (AlternatingFlip).
+struct SampleInfo {
+  std::uint64_t epoch = 0;
+  // Depends on the loader's seed and the image's index only: the same in every epoch
+  // (DataLoader::image_seed). Already hashed: any of its bits is a fair coin.
+  std::uint64_t image_seed = 0;
+};
+
+// airbench's alternating flip: each image gets one coin for the whole run (the top bit of
+// SampleInfo::image_seed) and is mirrored on even epochs iff it is set, on odd epochs iff it is
+// not. So every image is seen both ways in any two consecutive epochs, where independent flips
+// show a quarter of them the same way twice. Draws nothing from the Rng.
+// It needs the epoch: the pipeline must be called with a SampleInfo, as DataLoader does
+// (calling a pipeline holding one without it is a compile error).
+struct AlternatingFlip {
+  static constexpr bool random = true;
+  static constexpr bool uses_sample_info = true;
+  template <class In>
+  using output_shape = In;
+
+  static constexpr bool flips(const SampleInfo& info) noexcept {
+    return ((info.image_seed >> 63) ^ (info.epoch & 1)) != 0;
+  }
+  template <class In>
+  void apply(const std::uint8_t* src, std::uint8_t* dst, Rng&, const SampleInfo& info) const noexcept {
+    if (flips(info)) detail::mirror_rows<In>(src, dst);
+    else std::memcpy(dst, src, In::size);
   }
 };
 
@@ -449,6 +484,8 @@ struct ImageChain<In, Op, Rest...> {
 
 template <class T>
 concept tensor_op = requires { requires T::tensor_op; };
+template <class T>
+concept uses_sample_info = requires { requires T::uses_sample_info; };
 
 // Where each op may stand: image ops, then ToTensor, then Normalize steps, then tensor ops.
 enum class Stage { image, to_tensor, normalize, tensor };
@@ -522,6 +559,8 @@ class Compose {
   static constexpr std::size_t channels = output_shape::channels;
   // True if the output depends on the Rng (RandomCrop, RandomHorizontalFlip, Cutout, ...).
   static constexpr bool random = Head::random || tensor_ops_random(TensorOps{});
+  // True if an op needs the SampleInfo overloads (AlternatingFlip).
+  static constexpr bool uses_sample_info = (detail::uses_sample_info<Ops> || ... || false);
 
   explicit Compose(Ops... ops) : ops_(std::move(ops)...) {
     for (std::size_t c = 0; c < channels; ++c)
@@ -529,20 +568,33 @@ class Compose {
     fuse_normalize(std::make_index_sequence<kNormalizeCount>{});
   }
 
-  // src: In::size bytes (CHW); dst: output_shape::size floats (CHW).
-  void operator()(const std::uint8_t* src, float* dst, Rng& rng) const noexcept {
-    run_image<0, In>(src, rng, [&](const std::uint8_t* img) { to_float(img, dst); });
+  // src: In::size bytes (CHW); dst: output_shape::size floats (CHW). `info` matters only to
+  // ops that use it (AlternatingFlip); DataLoader always passes it.
+  void operator()(const std::uint8_t* src, float* dst, Rng& rng, const SampleInfo& info) const noexcept {
+    run_image<0, In>(src, rng, info, [&](const std::uint8_t* img) { to_float(img, dst); });
     run_tensor(dst, rng, TensorOps{});
+  }
+  void operator()(const std::uint8_t* src, float* dst, Rng& rng) const noexcept {
+    static_assert(!uses_sample_info,
+                  "ctnn::data::Compose: this pipeline has an op that depends on the epoch (AlternatingFlip): "
+                  "pass a SampleInfo{epoch, image_seed} as the last argument (DataLoader does)");
+    (*this)(src, dst, rng, SampleInfo{});
   }
   void operator()(std::span<const std::uint8_t, In::size> src, std::span<float, output_shape::size> dst,
                   Rng& rng) const noexcept {
     (*this)(src.data(), dst.data(), rng);
   }
   // The image ops alone (before ToTensor): dst gets output_shape::size bytes.
-  void apply_image(const std::uint8_t* src, std::uint8_t* dst, Rng& rng) const noexcept {
-    run_image<0, In>(src, rng, [&](const std::uint8_t* img) {
+  void apply_image(const std::uint8_t* src, std::uint8_t* dst, Rng& rng, const SampleInfo& info) const noexcept {
+    run_image<0, In>(src, rng, info, [&](const std::uint8_t* img) {
       if (img != dst) std::memcpy(dst, img, output_shape::size);
     });
+  }
+  void apply_image(const std::uint8_t* src, std::uint8_t* dst, Rng& rng) const noexcept {
+    static_assert(!uses_sample_info,
+                  "ctnn::data::Compose: this pipeline has an op that depends on the epoch (AlternatingFlip): "
+                  "pass a SampleInfo{epoch, image_seed} as the last argument (DataLoader does)");
+    apply_image(src, dst, rng, SampleInfo{});
   }
   // ToTensor + Normalize of one channel value: what an output float is for input byte v where
   // no tensor op wrote.
@@ -561,15 +613,16 @@ class Compose {
   }
 
   template <std::size_t I, class S, class Finish>
-  void run_image(const std::uint8_t* src, Rng& rng, Finish&& finish) const noexcept {
+  void run_image(const std::uint8_t* src, Rng& rng, const SampleInfo& info, Finish&& finish) const noexcept {
     if constexpr (I == kPos) {
       finish(src);
     } else {
       using Op = std::tuple_element_t<I, OpsTuple>;
       using Out = typename Op::template output_shape<S>;
       alignas(64) std::uint8_t buf[Out::size];
-      std::get<I>(ops_).template apply<S>(src, buf, rng);
-      run_image<I + 1, Out>(buf, rng, finish);
+      if constexpr (detail::uses_sample_info<Op>) std::get<I>(ops_).template apply<S>(src, buf, rng, info);
+      else std::get<I>(ops_).template apply<S>(src, buf, rng);
+      run_image<I + 1, Out>(buf, rng, info, finish);
     }
   }
 
