@@ -31,6 +31,9 @@
 //   RandomCrop<H, W, P>     transforms.RandomCrop((H, W), padding=P)
 //   RandomCrop<H, W, P, PadMode::reflect>  ... padding=P, padding_mode='reflect')
 //   RandomHorizontalFlip{p} transforms.RandomHorizontalFlip(p)
+//   AlternatingFlip{}       (airbench) one coin per image for the run, the flip alternating by
+//                           epoch; needs tf(src, dst, rng, SampleInfo{epoch, image_seed}), as
+//                           DataLoader calls it
 // Tensor op (after Normalize; no torchvision counterpart, DeVries & Taylor's reference code):
 //   Cutout{size, fill = 0}  one size x size square set to fill (0 = the mean after Normalize)
 // The random ops draw from the ctnn::Rng passed in (not torch's generator), in pipeline order:
