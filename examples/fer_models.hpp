@@ -1,0 +1,54 @@
+#pragma once
+// train_fer2013's model presets: a VGG-style network for 48x48 grayscale faces and the
+// training recipe that is its default on the command line.
+#include <cstddef>
+#include <string>
+
+#include <ctnn/ctnn.hpp>
+
+namespace fer_presets {
+
+using namespace ctnn;
+
+// fast: 32-64-128 channels, 6 convolutions. The first block has a single convolution: with one
+// input channel a second 32-channel convolution at 48x48 would cost more than any other layer
+// and add little. Blocks 2 and 3 are VGG's Conv-BN-ReLU x2 (widening in the second), block 4 a
+// last 128-channel convolution at 6x6; 38 M multiply-adds per image.
+using Fast = Sequential<Input<1, 48, 48>,                                                          //
+                        Conv<1, 32, 3>, BatchNorm, ReLU, MaxPool<2>,                               // 24x24
+                        Conv<32, 32, 3>, BatchNorm, ReLU, Conv<32, 64, 3>, BatchNorm, ReLU,        //
+                        MaxPool<2>,                                                                // 12x12
+                        Conv<64, 64, 3>, BatchNorm, ReLU, Conv<64, 128, 3>, BatchNorm, ReLU,       //
+                        MaxPool<2>,                                                                // 6x6
+                        Conv<128, 128, 3>, BatchNorm, ReLU, MaxPool<2>,                            // 3x3
+                        Dropout<0.3>, Linear<7>>;
+
+// strong: VGG-style 64-128-256-512, two convolutions per block from 24x24 on, then a
+// 256-unit hidden layer; about 385 M multiply-adds per image (10x fast).
+using Strong = Sequential<Input<1, 48, 48>,                                                           //
+                          Conv<1, 64, 3>, BatchNorm, ReLU, MaxPool<2>,                                // 24x24
+                          Conv<64, 128, 3>, BatchNorm, ReLU, Conv<128, 128, 3>, BatchNorm, ReLU,      //
+                          MaxPool<2>,                                                                 // 12x12
+                          Conv<128, 256, 3>, BatchNorm, ReLU, Conv<256, 256, 3>, BatchNorm, ReLU,     //
+                          MaxPool<2>,                                                                 // 6x6
+                          Conv<256, 512, 3>, BatchNorm, ReLU, Conv<512, 512, 3>, BatchNorm, ReLU,     //
+                          MaxPool<2>,                                                                 // 3x3
+                          Dropout<0.4>, Linear<256>, BatchNorm, ReLU, Dropout<0.4>, Linear<7>>;
+
+struct Recipe {
+  int epochs;
+  std::size_t batch_size;
+  double lr;
+  std::string optimizer;  // sgd (Nesterov) | adam | adamw
+  double momentum;
+  double weight_decay;
+  std::string schedule;   // cosine | none
+  std::string augment;    // none | crop-flip | crop-flip-rotate
+};
+
+// SGD with Nesterov momentum, lr 0.01 annealed to 0 by a per-epoch cosine, weight decay 1e-4:
+// the usual recipe for VGG-style networks on FER2013 (not tuned here).
+inline const Recipe fast_recipe{10, 64, 0.01, "sgd", 0.9, 1e-4, "cosine", "crop-flip"};
+inline const Recipe strong_recipe{30, 64, 0.01, "sgd", 0.9, 1e-4, "cosine", "crop-flip-rotate"};
+
+}  // namespace fer_presets
