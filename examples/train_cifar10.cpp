@@ -36,7 +36,12 @@
 #include <ctnn/data/transforms.hpp>
 #include <ctnn/io/checkpoint.hpp>
 #include <ctnn/io/safetensors.hpp>
+#include <ctnn/optim/ema.hpp>
+#include <ctnn/optim/param_groups.hpp>
+#include <ctnn/optim/schedule.hpp>
+#include <ctnn/train/init.hpp>
 #include <ctnn/train/loop.hpp>
+#include <ctnn/train/tta.hpp>
 #include <ctnn/train/metrics.hpp>
 #include <ctnn/train/progress.hpp>
 #include <ctnn/train/sweep.hpp>
@@ -57,6 +62,12 @@ struct Options {
   double weight_decay = -1;
   std::string augment;
   std::string normalize;
+  std::string schedule;
+  double label_smoothing = -1;
+  int tta = -1;
+  std::string nesterov;             // on | off; empty: the preset's
+  std::string lookahead;            // on | off
+  std::string decay_norm_and_bias;  // on | off
   std::uint64_t seed = 1;
   int threads = 0;
   std::size_t train_limit = data::kAllRecords;
@@ -85,6 +96,12 @@ void install_sigint_handler() {
   sigaction(SIGINT, &sa, nullptr);
 }
 
+std::string exact_short(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 std::string exact(double v) {  // round-trips through std::strtod
   char buf[64];
   std::snprintf(buf, sizeof buf, "%a", v);
@@ -102,6 +119,10 @@ std::map<std::string, std::string> trajectory_options(const Options& o) {
           {"weight-decay", exact(o.weight_decay)},
           {"augment", o.augment},
           {"normalize", o.normalize},
+          {"schedule", o.schedule},
+          {"label-smoothing", exact(o.label_smoothing)},
+          {"nesterov", o.nesterov},
+          {"decay-norm-and-bias", o.decay_norm_and_bias},
           {"seed", std::to_string(o.seed)},
           {"train-limit", limit}};
 }
@@ -144,10 +165,13 @@ std::vector<ctnn::train::EpochMetrics> metrics_rows_from_string(const std::strin
 // before an interruption; the loader's order depends only on the seed and the epoch) and stops
 // early, after a whole step, when SIGINT arrives. The same steps as ctnn::train::train_epoch.
 // Returns false if interrupted.
-template <class Net, class Optimizer, class Loader, class OnBatch>
+// before_step(optimizer) runs before each optimizer step (the lr schedule), after_step after
+// it (Lookahead).
+template <class Net, class Optimizer, class Loader, class OnBatch, class BeforeStep, class AfterStep>
 bool train_epoch_resumable(Net& net, Optimizer& optimizer, Loader& loader, std::uint64_t epoch, EpochTally& t,
-                           long long& interrupt_countdown, OnBatch&& on_batch) {
-  ctnn::CrossEntropyLoss<typename Net::out_shape, typename Net::scalar> loss;
+                           long long& interrupt_countdown, const ctnn::CrossEntropyOptions& loss_options,
+                           BeforeStep&& before_step, AfterStep&& after_step, OnBatch&& on_batch) {
+  ctnn::CrossEntropyLoss<typename Net::out_shape, typename Net::scalar> loss(loss_options);
   const auto start = std::chrono::steady_clock::now();
   const double seconds_before = t.seconds;
   const std::size_t skip = t.batches;
@@ -157,8 +181,10 @@ bool train_epoch_resumable(Net& net, Optimizer& optimizer, Loader& loader, std::
     if (b++ < skip) continue;
     loss(net.forward(batch.images), batch.labels);
     net.backward(loss.grad());
+    before_step(optimizer);
     optimizer.step();
     optimizer.zero_grad();
+    after_step(optimizer);
     t.loss_sum += loss.value() * static_cast<double>(batch.size());
     t.correct += loss.correct();
     t.samples += batch.size();
@@ -181,16 +207,53 @@ void apply_recipe(Options& o, const presets::Recipe& r) {
   if (o.weight_decay < 0) o.weight_decay = r.weight_decay;
   if (o.augment.empty()) o.augment = r.augment;
   if (o.normalize.empty()) o.normalize = r.normalize;
+  if (o.schedule.empty()) o.schedule = r.schedule;
+  if (o.label_smoothing < 0) o.label_smoothing = r.label_smoothing;
+  if (o.tta < 0) o.tta = r.tta;
+  const auto on_off = [](bool b) { return std::string(b ? "on" : "off"); };
+  if (o.nesterov.empty()) o.nesterov = on_off(r.nesterov);
+  if (o.lookahead.empty()) o.lookahead = on_off(r.lookahead);
+  if (o.decay_norm_and_bias.empty()) o.decay_norm_and_bias = on_off(r.decay_norm_and_bias);
 }
+
+// What a recipe adds around the optimizer step: the parameter group whose lr is held at 0
+// after some epochs (airbench's whitening bias), if any.
+struct StepRules {
+  std::optional<std::size_t> frozen_later_group;
+  int frozen_after_epochs = 0;
+  bool drop_last = false;  // the recipe's batch statistics and schedule assume full batches
+};
 
 template <class Net, class Optimizer, class TrainTransform>
 int run(const Options& o, Net& net, Optimizer& optimizer, TrainTransform train_tf, const data::Cifar10& train_set,
-        const data::Cifar10& test_set) {
+        const data::Cifar10& test_set, const StepRules& rules = {}) {
   const auto& normalize = o.normalize == "half" ? data::kHalfNormalize : data::kCifar10Normalize;
   data::DataLoader train_loader(train_set, std::move(train_tf),
-                                {.batch_size = o.batch_size, .shuffle = true, .seed = o.seed, .prefetch = o.prefetch});
+                                {.batch_size = o.batch_size, .shuffle = true, .drop_last = rules.drop_last,
+                                 .seed = o.seed, .prefetch = o.prefetch});
   data::DataLoader test_loader(test_set, data::compose<data::Cifar10Shape>(data::ToTensor{}, normalize),
                                {.batch_size = 500, .shuffle = false, .prefetch = o.prefetch});
+
+  const long long steps_per_epoch = static_cast<long long>(train_loader.size());
+  const long long total_steps = steps_per_epoch * o.epochs;
+  const ctnn::Schedule schedule =
+      ctnn::parse_schedule(o.schedule, {.total_steps = total_steps, .steps_per_epoch = steps_per_epoch});
+  std::optional<ctnn::Lookahead<float>> lookahead;
+  if (o.lookahead == "on") {
+    if (!o.checkpoint_dir.empty() || !o.resume_dir.empty())
+      throw std::runtime_error("--checkpoint/--resume do not support --lookahead on yet (the slow weights are not "
+                               "saved); use --lookahead off or run without checkpoints");
+    lookahead.emplace(net.parameters(), 5, net.buffers());
+  }
+  int current_epoch = 1;
+  const auto before_step = [&](auto& opt) {
+    schedule.apply(opt, opt.steps());
+    if (rules.frozen_later_group && current_epoch > rules.frozen_after_epochs)
+      opt.param_groups()[*rules.frozen_later_group].lr = 0;
+  };
+  const auto after_step = [&](auto& opt) {
+    if (lookahead) lookahead->step(opt.steps(), ctnn::Lookahead<float>::airbench_decay(opt.steps(), total_steps));
+  };
 
   // --resume DIR keeps checkpointing into DIR unless --checkpoint names another folder.
   const std::string checkpoint_dir = !o.checkpoint_dir.empty() ? o.checkpoint_dir : o.resume_dir;
@@ -273,12 +336,14 @@ int run(const Options& o, Net& net, Optimizer& optimizer, TrainTransform train_t
   std::fflush(stdout);
   ctnn::train::ProgressLine progress;
   long long interrupt_countdown = o.interrupt_after;
+  double train_seconds = 0;
   for (int epoch = first_epoch; epoch <= o.epochs; ++epoch) {
+    current_epoch = epoch;
     const double seconds_before = tally.seconds;
     const auto t0 = std::chrono::steady_clock::now();
     const bool finished = train_epoch_resumable(
         net, optimizer, train_loader, static_cast<std::uint64_t>(epoch - 1), tally, interrupt_countdown,
-        [&](const EpochTally& t) {
+        {.label_smoothing = o.label_smoothing}, before_step, after_step, [&](const EpochTally& t) {
           if (progress.enabled())
             progress.update(t.batches, train_loader.size(), t.loss_sum / static_cast<double>(t.samples),
                             static_cast<double>(t.samples) / t.seconds, t.seconds);
@@ -292,6 +357,8 @@ int run(const Options& o, Net& net, Optimizer& optimizer, TrainTransform train_t
       std::fflush(stdout);
       return 130;
     }
+    train_seconds += tally.seconds;
+    if (lookahead && epoch == o.epochs) lookahead->finish();  // the network ends on the slow weights
     const auto te = ctnn::train::evaluate(net, test_loader);
     const double seconds =
         seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -312,7 +379,21 @@ int run(const Options& o, Net& net, Optimizer& optimizer, TrainTransform train_t
       return 130;
     }
   }
-  std::printf("total %.1f s for %d epochs\n", total_seconds, o.epochs);
+  std::printf("total %.1f s for %d epochs (%.1f s of it training, the rest per-epoch evaluation)\n", total_seconds,
+              o.epochs, train_seconds);
+  if (o.tta > 0 && first_epoch <= o.epochs) {
+    const auto t = ctnn::train::evaluate_tta(net, test_loader, {.flip = true, .translate = o.tta >= 2});
+    std::printf("final test accuracy with test-time augmentation (level %d: %s): %.2f%% (loss %.4f, %.1f s)\n",
+                o.tta, o.tta >= 2 ? "mirror and +-1 pixel shifts" : "mirror", 100 * t.accuracy, t.loss, t.seconds);
+    if (!o.metrics.empty()) {
+      char line[256];
+      std::snprintf(line, sizeof line, "tta_level,test_loss,test_accuracy,train_seconds,total_seconds\n%d,%.6f,%.6f,%.3f,%.3f\n",
+                    o.tta, t.loss, t.accuracy, train_seconds, total_seconds + t.seconds);
+      const fs::path final_file = fs::path(o.metrics).replace_extension(".final.csv");
+      ctnn::train::write_file_atomically(final_file, line);
+      std::printf("final figures written to %s\n", final_file.string().c_str());
+    }
+  }
   if (!o.save.empty()) {
     ctnn::io::SaveOptions so;
     so.naming = o.torch_names ? ctnn::io::Naming::torch : ctnn::io::Naming::ctnn;
@@ -354,38 +435,100 @@ int run_model(Options o, const presets::Recipe& recipe) {
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
 
   Net net(o.seed);
-  std::printf("ctnn train_cifar10: model %s, %d epochs, batch %zu, %s lr %g, momentum %g, weight decay %g\n",
-              o.model.c_str(), o.epochs, o.batch_size, o.optimizer.c_str(), o.lr, o.momentum, o.weight_decay);
-  std::printf("augment %s, normalize %s, seed %llu, %d threads; %zu train / %zu test images loaded in %.2f s\n",
-              o.augment.c_str(), o.normalize.c_str(), static_cast<unsigned long long>(o.seed), ctnn::num_threads(),
-              train_set.size(), test_set.size(), load_s);
+  std::printf("ctnn train_cifar10: model %s, %d epochs, batch %zu, %s lr %g (schedule %s), momentum %g%s, weight decay %g%s\n",
+              o.model.c_str(), o.epochs, o.batch_size, o.optimizer.c_str(), o.lr, o.schedule.c_str(), o.momentum,
+              o.optimizer == "sgd" && o.nesterov == "on" ? " (Nesterov)" : "", o.weight_decay,
+              o.decay_norm_and_bias == "on" ? "" : " (not on BatchNorm and bias tensors)");
+  std::printf("augment %s, normalize %s, label smoothing %g, test-time augmentation level %d, lookahead %s, seed %llu, "
+              "%d threads; %zu train / %zu test images loaded in %.2f s\n",
+              o.augment.c_str(), o.normalize.c_str(), o.label_smoothing, o.tta, o.lookahead.c_str(),
+              static_cast<unsigned long long>(o.seed), ctnn::num_threads(), train_set.size(), test_set.size(), load_s);
+  if (recipe.whiten || recipe.dirac || recipe.norm_bias_lr_scale != 1)
+    std::printf("preset recipe: %s%s%s\n",
+                recipe.whiten ? ("layer 0 = patch-whitening conv from 5,000 training images (frozen; bias trains for " +
+                                 std::to_string(recipe.whiten_bias_epochs) + " epochs); ").c_str() : "",
+                recipe.dirac ? "3x3 convs start with dirac_ on their first Cin filters; " : "",
+                recipe.norm_bias_lr_scale != 1 ? ("BatchNorm biases at lr x " + exact_short(recipe.norm_bias_lr_scale) +
+                                                  ", weight decay / " + exact_short(recipe.norm_bias_lr_scale)).c_str() : "");
   std::printf("%s", Net::summary().c_str());
 
-  auto with_optimizer = [&](auto train_tf) -> int {
-    if (o.optimizer == "sgd") {
-      ctnn::SGD opt{net.parameters(), {.lr = o.lr, .momentum = o.momentum, .weight_decay = o.weight_decay,
-                                       .nesterov = false}};
-      return run(o, net, opt, std::move(train_tf), train_set, test_set);
+  const auto& normalize = o.normalize == "half" ? data::kHalfNormalize : data::kCifar10Normalize;
+  if (o.resume_dir.empty()) {
+    if (recipe.dirac)
+      for (auto& p : net.parameters())
+        if (p.dims.size() == 4 && p.dims[2] == 3 && p.dims[3] == 3) ctnn::init::dirac_init(p);
+    if (recipe.whiten) {
+      // The same view of the images as the network's input: ToTensor + Normalize.
+      const std::size_t n = std::min<std::size_t>(5000, train_set.size());
+      const auto to_tensor = data::compose<data::Cifar10Shape>(data::ToTensor{}, normalize);
+      std::vector<float> images(n * data::Cifar10Shape::size);
+      ctnn::Rng unused(0);
+      for (std::size_t i = 0; i < n; ++i)
+        to_tensor(train_set.image(i).data(), images.data() + i * data::Cifar10Shape::size, unused);
+      auto params = net.parameters();
+      ctnn::init::whitening_init(params.front(), images.data(), n, 3, 32, 32);
     }
+  }
+
+  auto with_optimizer = [&](auto train_tf) -> int {
+    StepRules rules;
+    rules.drop_last = recipe.drop_last;
+    if (o.optimizer == "sgd") {
+      // Parameter groups: weight decay on BatchNorm and bias tensors or not, the BatchNorm biases'
+      // lr multiplier, and a whitening layer's weight left out (frozen), its bias in a group of
+      // its own that the recipe stops after some epochs.
+      auto params = net.parameters();
+      std::optional<ctnn::ParamRef<float>> whiten_bias;
+      if (recipe.whiten) {
+        params.erase(params.begin());  // 0.weight
+        whiten_bias = params.front();  // 0.bias
+        params.erase(params.begin());
+      }
+      const bool decay_all = o.decay_norm_and_bias == "on";
+      auto groups = ctnn::decay_groups(params, {.lr = o.lr,
+                                                .weight_decay = o.weight_decay,
+                                                .decay_biases = decay_all,
+                                                .decay_norm_weights = decay_all,
+                                                .decay_norm_biases = decay_all,
+                                                .norm_bias_lr_scale = recipe.norm_bias_lr_scale});
+      if (whiten_bias) {
+        groups.push_back({{*whiten_bias}, o.lr, decay_all ? o.weight_decay : 0.0, "whiten_bias"});
+        rules.frozen_later_group = groups.size() - 1;
+        rules.frozen_after_epochs = recipe.whiten_bias_epochs;
+      }
+      ctnn::SGD opt{std::move(groups), {.lr = o.lr, .momentum = o.momentum, .weight_decay = o.weight_decay,
+                                        .nesterov = o.nesterov == "on"}};
+      return run(o, net, opt, std::move(train_tf), train_set, test_set, rules);
+    }
+    if (recipe.whiten) throw std::runtime_error("--model " + o.model + " trains with --optimizer sgd only (its whitening layer is frozen through SGD parameter groups)");
     if (o.optimizer == "adamw") {
       ctnn::AdamW opt{net.parameters(), {.lr = o.lr, .weight_decay = o.weight_decay}};
-      return run(o, net, opt, std::move(train_tf), train_set, test_set);
+      return run(o, net, opt, std::move(train_tf), train_set, test_set, rules);
     }
     ctnn::Adam opt{net.parameters(), {.lr = o.lr, .weight_decay = o.weight_decay}};
-    return run(o, net, opt, std::move(train_tf), train_set, test_set);
+    return run(o, net, opt, std::move(train_tf), train_set, test_set, rules);
   };
-  const auto& normalize = o.normalize == "half" ? data::kHalfNormalize : data::kCifar10Normalize;
   if (o.augment == "pad-resize")  // the coursework's Pad(4) + Resize(32)
     return with_optimizer(
         data::compose<data::Cifar10Shape>(data::Pad<4>{}, data::Resize<32>{}, data::ToTensor{}, normalize));
   if (o.augment == "crop-flip")
     return with_optimizer(data::compose<data::Cifar10Shape>(data::RandomCrop<32, 32, 4>{}, data::RandomHorizontalFlip{},
                                                             data::ToTensor{}, normalize));
+  if (o.augment == "crop-flip-cutout")  // ResNet-9 (Page): reflect-padded crop, flip, Cutout 8x8
+    return with_optimizer(data::compose<data::Cifar10Shape>(data::RandomCrop<32, 32, 4, data::PadMode::reflect>{},
+                                                            data::RandomHorizontalFlip{}, data::ToTensor{}, normalize,
+                                                            data::Cutout{8}));
+  if (o.augment == "flip-translate")  // airbench: alternating flip, reflect-padded 2-pixel translation
+    return with_optimizer(data::compose<data::Cifar10Shape>(data::AlternatingFlip{},
+                                                            data::RandomCrop<32, 32, 2, data::PadMode::reflect>{},
+                                                            data::ToTensor{}, normalize));
   return with_optimizer(data::compose<data::Cifar10Shape>(data::ToTensor{}, normalize));
 }
 
-// The model presets by name (all share the coursework recipe as their defaults).
+// The model presets by name, each with its recipe as the defaults.
 int run_preset(const Options& o) {
+  if (o.model == "airbench") return run_model<presets::Airbench>(o, presets::airbench_recipe());
+  if (o.model == "resnet9") return run_model<presets::ResNet9>(o, presets::resnet9_recipe());
   if (o.model == "seed3") return run_model<presets::Seed3>(o, presets::seed_recipe);
   if (o.model == "seed4") return run_model<presets::Seed4>(o, presets::seed_recipe);
   return run_model<presets::Seed>(o, presets::seed_recipe);
@@ -427,7 +570,7 @@ int run_sweep(const Options& base) {
       {"batch-size", check_positive_integer},
       {"weight-decay", check_non_negative_number},
       {"optimizer", check_one_of({"sgd", "adam", "adamw"})},
-      {"model", check_one_of({"seed", "seed3", "seed4"})},
+      {"model", check_one_of({"seed", "seed3", "seed4", "airbench", "resnet9"})},
   };
   const SweepSpec spec = parse_sweep(base.sweep, keys);
   const fs::path dir = base.sweep_dir.empty() ? fs::path("results") / ("sweep-" + spec.key) : fs::path(base.sweep_dir);
@@ -504,8 +647,10 @@ int main(int argc, char** argv) {
   app.add_option("--data", o.data_dir, "Folder holding data_batch_1..5.bin, test_batch.bin, batches.meta.txt")
       ->capture_default_str();
   app.add_option("--model", o.model,
-                 "Model preset: seed (the coursework CNN: 2 conv blocks), seed3, seed4 (3 and 4 blocks)")
-      ->check(CLI::IsMember({"seed", "seed3", "seed4"}))
+                 "Model preset: seed (the coursework CNN: 2 conv blocks), seed3, seed4 (3 and 4 blocks), airbench "
+                 "(airbench94: whitening conv + 3 conv groups, 94 % in 10 epochs), resnet9 (Page's ResNet-9 with "
+                 "residual blocks)")
+      ->check(CLI::IsMember({"seed", "seed3", "seed4", "airbench", "resnet9"}))
       ->capture_default_str();
   app.add_option("--epochs", o.epochs, "Epochs to train (seed: 5)")->check(CLI::Range(1, 100000));
   app.add_option("--batch-size", o.batch_size, "Mini-batch size (seed: 32)")->check(CLI::Range(1, 65536));
@@ -516,8 +661,26 @@ int main(int argc, char** argv) {
   app.add_option("--weight-decay", o.weight_decay, "Weight decay: L2 for sgd/adam, decoupled for adamw (seed: 0)")
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--augment", o.augment,
-                 "Training transform: none | pad-resize (coursework: Pad(4)+Resize(32)) | crop-flip (seed: none)")
-      ->check(CLI::IsMember({"none", "pad-resize", "crop-flip"}));
+                 "Training transform: none | pad-resize (coursework: Pad(4)+Resize(32)) | crop-flip (zero-padded "
+                 "crop 4 + flip) | crop-flip-cutout (reflect-padded crop 4, flip, Cutout 8; resnet9) | flip-translate "
+                 "(alternating flip, reflect-padded translation by up to 2; airbench) (seed: none)")
+      ->check(CLI::IsMember({"none", "pad-resize", "crop-flip", "crop-flip-cutout", "flip-translate"}));
+  app.add_option("--schedule", o.schedule,
+                 std::string("Learning-rate schedule, applied every step: ") + ctnn::detail::kScheduleGrammar +
+                     " (seed: none; airbench: triangle:0.2,0.23,0.07)");
+  app.add_option("--label-smoothing", o.label_smoothing, "Label smoothing of the cross-entropy (seed: 0, airbench: 0.2)")
+      ->check(CLI::Range(0.0, 0.999));
+  app.add_option("--tta", o.tta,
+                 "Test-time augmentation of the final evaluation: 0 none, 1 mirror, 2 mirror and +-1 pixel shifts "
+                 "(seed: 0, airbench: 2)")
+      ->check(CLI::Range(0, 2));
+  app.add_option("--nesterov", o.nesterov, "Nesterov momentum for sgd: on | off (seed: off, airbench: on)")
+      ->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--lookahead", o.lookahead, "airbench's Lookahead of the weights every 5 steps: on | off (airbench: on)")
+      ->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--decay-norm-and-bias", o.decay_norm_and_bias,
+                 "Weight decay on BatchNorm and bias tensors too (sgd): on | off (seed: on)")
+      ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--normalize", o.normalize, "cifar (CIFAR-10 mean/std) | half (0.5/0.5, the coursework's) (seed: cifar)")
       ->check(CLI::IsMember({"cifar", "half"}));
   app.add_option("--seed", o.seed, "Seed for initialisation, shuffling and augmentation")->capture_default_str();

@@ -142,12 +142,12 @@ class BasicSequential {
   // A torchsummary-like table: position, layer, output shape, parameter count.
   static std::string summary() {
     std::ostringstream s;
-    s << "  #  layer       output shape     parameters\n";
-    s << "  0  Input       " << shape_string<in_shape>() << "\n";
+    s << "  #  layer         output shape     parameters\n";
+    s << "  0  Input         " << shape_string<in_shape>() << "\n";
     Body::for_each_layer_index([&](auto I) {
       using L = layer_type<I>;
       std::string name = L::kind_name;
-      name.resize(12, ' ');
+      name.resize(14, ' ');
       std::string shape = shape_string<typename L::out_shape>();
       shape.resize(17, ' ');
       s << (I + 1 < 10 ? "  " : " ") << I + 1 << "  " << name << shape << L::param_count << "\n";
