@@ -95,7 +95,10 @@ struct MultiStepLR {
   }
   std::string describe() const {
     std::string s = "MultiStepLR(milestones=[";
-    for (std::size_t i = 0; i < milestones.size(); ++i) s += (i ? "," : "") + std::to_string(milestones[i]);
+    for (std::size_t i = 0; i < milestones.size(); ++i) {
+      if (i) s += ',';
+      s += std::to_string(milestones[i]);
+    }
     return s + "], gamma=" + detail::num(gamma) + ")";
   }
 };
@@ -257,8 +260,12 @@ struct PiecewiseLinear {
   }
   std::string describe() const {
     std::string s = "PiecewiseLinear(total_steps=" + std::to_string(total_steps) + ", knots=";
-    for (std::size_t i = 0; i < knots.size(); ++i)
-      s += (i ? "," : "") + detail::num(knots[i].first) + ":" + detail::num(knots[i].second);
+    for (std::size_t i = 0; i < knots.size(); ++i) {
+      if (i) s += ',';
+      s += detail::num(knots[i].first);
+      s += ':';
+      s += detail::num(knots[i].second);
+    }
     return s + ")";
   }
 
