@@ -7,11 +7,14 @@
 #      --data-archive PATH, else $CTNN_CIFAR10_ARCHIVE, else ../shared/data/cifar-10-binary.tar.xz
 #      (next to the repository) if it exists, else by downloading it (needs curl or wget).
 #    A SHA256SUMS file beside the archive is verified by get-cifar10.sh.
+#    FER2013 (optional) goes into <repo>/data/fer2013-binary with scripts/get-fer2013.sh, from
+#      $CTNN_FER2013_ARCHIVE, else ../shared/data/fer2013-binary.tar.xz if it exists; with
+#      neither, the FER2013 tests skip (FER2013 has no anonymous download).
 # 2. Configures a Release build in <repo>/build and builds it with -j$(nproc).
 # 3. Runs `ctest --test-dir build --output-on-failure -j2` and exits with its status.
 #
 # Environment: CTNN_BUILD_JOBS (default: nproc) and CTNN_TEST_JOBS (default: 2) override the
-# parallelism; CTNN_CIFAR10_ARCHIVE is described above.
+# parallelism; CTNN_CIFAR10_ARCHIVE and CTNN_FER2013_ARCHIVE are described above.
 set -euo pipefail
 
 prog=scripts/test.sh
@@ -52,11 +55,30 @@ fi
 [[ -f "$repo/scripts/get-cifar10.sh" ]] || die "$repo/scripts/get-cifar10.sh is missing"
 bash "${get_data[@]}" || die "could not get CIFAR-10 (scripts/get-cifar10.sh failed; see above)"
 
+fer_archive=${CTNN_FER2013_ARCHIVE:-}
+fer_desc="CTNN_FER2013_ARCHIVE"
+if [[ -z "$fer_archive" && -f "$repo/../shared/data/fer2013-binary.tar.xz" ]]; then
+  fer_archive="$repo/../shared/data/fer2013-binary.tar.xz"
+  fer_desc="the shared data folder"
+fi
+fer_cmake=()
+if [[ -n "$fer_archive" ]]; then
+  [[ -f "$fer_archive" ]] || die "FER2013 archive '$fer_archive' (from $fer_desc) does not exist"
+  say "FER2013 from $fer_archive ($fer_desc)"
+  [[ -f "$repo/scripts/get-fer2013.sh" ]] || die "$repo/scripts/get-fer2013.sh is missing"
+  bash "$repo/scripts/get-fer2013.sh" --dest "$repo/data" --from "$fer_archive" \
+    || die "could not get FER2013 (scripts/get-fer2013.sh failed; see above)"
+  fer_cmake=("-DCTNN_FER2013_DIR=$repo/data/fer2013-binary")
+else
+  say "FER2013: no archive (CTNN_FER2013_ARCHIVE, ../shared/data/fer2013-binary.tar.xz); its tests will skip"
+fi
+
 # ---- 2. build -------------------------------------------------------------------------------
 build_jobs=${CTNN_BUILD_JOBS:-$(nproc 2>/dev/null || echo 2)}
 say "configuring a Release build in $repo/build"
 cmake -S "$repo" -B "$repo/build" -DCMAKE_BUILD_TYPE=Release \
       "-DCTNN_CIFAR10_DIR=$repo/data/cifar-10-batches-bin" \
+      ${fer_cmake[@]+"${fer_cmake[@]}"} \
   || die "CMake configuration failed (see above)"
 say "building with -j$build_jobs"
 cmake --build "$repo/build" -j "$build_jobs" || die "the build failed (see above)"
