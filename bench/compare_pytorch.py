@@ -2,10 +2,10 @@
 """ctnn vs PyTorch, side by side: training images/s of the same networks on the same data sizes.
 
     /usr/bin/python3 bench/compare_pytorch.py [--build-dir DIR] [--quick] [--json FILE]
-                                              [--threads 1,2] [--nets seed,resnet9_plain]
+                                              [--threads 1,2] [--nets seed,resnet9_plain,resnet9,airbench]
                                               [--batches 32,128] [--no-memory]
 
-For each thread count, network (seed, resnet9_plain) and batch, it measures
+For each thread count, network (seed, resnet9_plain, resnet9, airbench) and batch, it measures
   * PyTorch (Debian's python3-torch, default CPU backend: oneDNN convolutions, OpenBLAS GEMMs),
     in a fresh subprocess with OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = threads
     and torch.set_num_threads(threads): train mode, the same layers (BatchNorm included), Adam
@@ -41,7 +41,8 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NETS = ("seed", "resnet9_plain")
+NETS = ("seed", "resnet9_plain", "resnet9", "airbench")
+SLOW_NETS = ("resnet9_plain", "resnet9", "airbench")
 
 
 # ----------------------------------------------------------------------------- PyTorch side
@@ -65,6 +66,47 @@ def torch_net(name):
             *cbr(256, 512), nn.MaxPool2d(2),
             *cbr(512, 512), *cbr(512, 512),
             nn.MaxPool2d(4), nn.Flatten(), nn.Linear(512, 10))
+    if name == "resnet9":
+        # ctnn/models/resnet9.hpp: bias-free convs, residual blocks, global max pool, x 0.125.
+        class Residual(nn.Sequential):
+            def forward(self, x):
+                return x + super().forward(x)
+
+        class Mul(nn.Module):
+            def __init__(self, s):
+                super().__init__()
+                self.s = s
+
+            def forward(self, x):
+                return x * self.s
+
+        def cbr(ci, co):
+            return [nn.Conv2d(ci, co, 3, padding=1, bias=False), nn.BatchNorm2d(co), nn.ReLU()]
+        return nn.Sequential(
+            *cbr(3, 64), *cbr(64, 128), nn.MaxPool2d(2), Residual(*cbr(128, 128), *cbr(128, 128)),
+            *cbr(128, 256), nn.MaxPool2d(2), *cbr(256, 512), nn.MaxPool2d(2), Residual(*cbr(512, 512), *cbr(512, 512)),
+            nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(512, 10, bias=False), Mul(0.125))
+    if name == "airbench":
+        # ctnn/models/airbench.hpp = airbench94's network (its BatchNorm weight frozen at 1).
+        class Mul(nn.Module):
+            def __init__(self, s):
+                super().__init__()
+                self.s = s
+
+            def forward(self, x):
+                return x * self.s
+
+        def bn(c):
+            b = nn.BatchNorm2d(c, eps=1e-12, momentum=0.4)
+            b.weight.requires_grad = False
+            return b
+
+        def group(ci, co):
+            return [nn.Conv2d(ci, co, 3, padding=1, bias=False), nn.MaxPool2d(2), bn(co), nn.GELU(),
+                    nn.Conv2d(co, co, 3, padding=1, bias=False), bn(co), nn.GELU()]
+        return nn.Sequential(
+            nn.Conv2d(3, 24, 2), nn.GELU(), *group(24, 64), *group(64, 256), *group(256, 256),
+            nn.MaxPool2d(3), nn.Flatten(), nn.Linear(256, 10, bias=False), Mul(1 / 9))
     raise SystemExit(f"unknown network {name}")
 
 
@@ -83,7 +125,7 @@ def torch_worker(args):
     baseline = rss_mib()
     net = torch_net(args.net)
     net.train()
-    opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+    opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-3)
     x = torch.randn(args.batch, 3, 32, 32)
     y = torch.randint(0, 10, (args.batch,))
 
@@ -278,7 +320,7 @@ def main():
     for t in threads:
         for net in nets:
             for b in batches:
-                slow = net == "resnet9_plain"
+                slow = net in SLOW_NETS
                 if args.quick:
                     warmup, repeats, target, min_time = 1, 1 if slow else 2, 0.3, 0.1
                 else:

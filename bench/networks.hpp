@@ -1,8 +1,11 @@
 #pragma once
-// The two networks every benchmark measures (and bench/compare_pytorch.py builds in PyTorch):
-// the coursework network, and ResNet-9's convolution stack without its two residual additions
-// (ctnn has no residual layer yet; the additions are about 0.005 % of its FLOPs).
+// The networks the benchmarks measure (and bench/compare_pytorch.py builds in PyTorch): the
+// coursework network; ResNet-9's convolution stack without its two residual additions (kept
+// for comparison with earlier figures); and the two speed-run networks of the model zoo,
+// airbench94 and ResNet-9 with its residual blocks.
 #include <ctnn/ctnn.hpp>
+#include <ctnn/models/airbench.hpp>
+#include <ctnn/models/resnet9.hpp>
 
 namespace ctnn::bench {
 
@@ -19,6 +22,8 @@ using ResNet9Plain =
                Conv<512, 512, 3>, BatchNorm, ReLU,                     //   res3 (skip omitted)
                Conv<512, 512, 3>, BatchNorm, ReLU,                     //
                MaxPool<4>, Linear<10>>;
+using Airbench94 = models::Airbench94;
+using ResNet9 = models::ResNet9;
 static_assert(SeedNet::param_count == 34'634);
 static_assert(ResNet9Plain::param_count == 6'575'370);
 

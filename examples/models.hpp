@@ -5,6 +5,8 @@
 #include <string>
 
 #include <ctnn/ctnn.hpp>
+#include <ctnn/models/airbench.hpp>
+#include <ctnn/models/resnet9.hpp>
 
 namespace presets {
 
@@ -29,40 +31,10 @@ using Seed4 = ctnn::Sequential<ctnn::Input<3, 32, 32>,                          
                                ctnn::Conv<64, 128, 5>, ctnn::BatchNorm, ctnn::ReLU, ctnn::MaxPool<2>,  //
                                ctnn::Linear<10>>;
 
-// airbench94 (Keller Jordan, 2024): a 2x2 whitening conv computed from the data (frozen), then
-// three conv groups Conv-MaxPool-BN-GELU-Conv-BN-GELU of widths 64, 256, 256 with bias-free
-// convs and BatchNorms whose weight is frozen at 1 (momentum 0.6 in airbench's convention, i.e.
-// PyTorch momentum 0.4, eps 1e-12), global max pooling, a bias-free Linear and logits x 1/9.
-// About 0.24 GFLOP per image forward.
-inline constexpr ctnn::BatchNormOptions kAirbenchNorm{.momentum = 0.4, .eps = 1e-12, .learn_weight = false};
-using AirbenchNorm = ctnn::BatchNormWith<kAirbenchNorm>;
-template <std::size_t In, std::size_t Out>
-using BareConv = ctnn::Conv<In, Out, 3, 1, 1, 1, false>;
-using Airbench =
-    ctnn::Sequential<ctnn::Input<3, 32, 32>,                                                                 //
-                     ctnn::Conv<3, 24, 2, 1, 0>, ctnn::GELU,                                                 // whitening
-                     BareConv<24, 64>, ctnn::MaxPool<2>, AirbenchNorm, ctnn::GELU,                           // group 1
-                     BareConv<64, 64>, AirbenchNorm, ctnn::GELU,                                             //
-                     BareConv<64, 256>, ctnn::MaxPool<2>, AirbenchNorm, ctnn::GELU,                          // group 2
-                     BareConv<256, 256>, AirbenchNorm, ctnn::GELU,                                           //
-                     BareConv<256, 256>, ctnn::MaxPool<2>, AirbenchNorm, ctnn::GELU,                         // group 3
-                     BareConv<256, 256>, AirbenchNorm, ctnn::GELU,                                           //
-                     ctnn::GlobalMaxPool, ctnn::Linear<10, false>, ctnn::Scale<1.0 / 9>>;
-
-// ResNet-9 as in David Page's DAWNBench entry: prep conv 64, then 128 (+pool, + a residual
-// block of two conv-BN-ReLU), 256 (+pool), 512 (+pool, + a residual block), global max pool,
-// Linear and logits x 0.125. About 0.58 GFLOP per image forward.
-using ResNet9 = ctnn::Sequential<
-    ctnn::Input<3, 32, 32>,                                                                                    //
-    ctnn::Conv<3, 64, 3, 1, 1, 1, false>, ctnn::BatchNorm, ctnn::ReLU,                                         // prep
-    ctnn::Conv<64, 128, 3, 1, 1, 1, false>, ctnn::BatchNorm, ctnn::ReLU, ctnn::MaxPool<2>,                     // layer 1
-    ctnn::Residual<ctnn::Conv<128, 128, 3, 1, 1, 1, false>, ctnn::BatchNorm, ctnn::ReLU,                       //
-                   ctnn::Conv<128, 128, 3, 1, 1, 1, false>, ctnn::BatchNorm, ctnn::ReLU>,                      //
-    ctnn::Conv<128, 256, 3, 1, 1, 1, false>, ctnn::BatchNorm, ctnn::ReLU, ctnn::MaxPool<2>,                    // layer 2
-    ctnn::Conv<256, 512, 3, 1, 1, 1, false>, ctnn::BatchNorm, ctnn::ReLU, ctnn::MaxPool<2>,                    // layer 3
-    ctnn::Residual<ctnn::Conv<512, 512, 3, 1, 1, 1, false>, ctnn::BatchNorm, ctnn::ReLU,                       //
-                   ctnn::Conv<512, 512, 3, 1, 1, 1, false>, ctnn::BatchNorm, ctnn::ReLU>,                      //
-    ctnn::GlobalMaxPool, ctnn::Linear<10, false>, ctnn::Scale<0.125>>;
+// The speed-run networks live in the library (ctnn/models/): the trainer and the benchmarks
+// measure the same types.
+using Airbench = ctnn::models::Airbench94;
+using ResNet9 = ctnn::models::ResNet9;
 
 // A preset's training recipe: the defaults of every option the user leaves unset.
 // lr and weight decay are for the mean loss over the batch (PyTorch's default reduction).
