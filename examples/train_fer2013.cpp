@@ -110,8 +110,9 @@ int run(const Options& o, Net& net, Optimizer& optimizer, TrainTransform train_t
         const TestData& test, const data::Normalize<1>& normalize) {
   data::DataLoader train_loader(train_set, std::move(train_tf),
                                 {.batch_size = o.batch_size, .shuffle = true, .seed = o.seed, .prefetch = o.prefetch});
+  // Evaluation keeps every layer's output, about 1 MB per image for fast: batches of 200.
   data::DataLoader test_loader(test.set, data::compose<data::Fer2013Shape>(data::ToTensor{}, normalize),
-                               {.batch_size = 500, .shuffle = false, .prefetch = o.prefetch});
+                               {.batch_size = 200, .shuffle = false, .prefetch = o.prefetch});
   std::optional<ctnn::train::MetricsFile> metrics;
   if (!o.metrics.empty()) metrics.emplace(o.metrics);
 
