@@ -29,6 +29,7 @@
 #include <ctnn/data/transforms.hpp>
 #include <ctnn/io/safetensors.hpp>
 #include <ctnn/train/confusion.hpp>
+#include <ctnn/train/tta.hpp>
 #include <ctnn/train/loop.hpp>
 #include <ctnn/train/metrics.hpp>
 #include <ctnn/train/progress.hpp>
@@ -50,6 +51,8 @@ struct Options {
   double weight_decay = -1;
   std::string schedule;
   std::string augment;
+  double label_smoothing = -1;
+  int tta = -1;
   std::string test_split = "both";
   std::uint64_t seed = 1;
   int threads = 0;
@@ -69,6 +72,8 @@ void apply_recipe(Options& o, const fer_presets::Recipe& r) {
   if (o.weight_decay < 0) o.weight_decay = r.weight_decay;
   if (o.schedule.empty()) o.schedule = r.schedule;
   if (o.augment.empty()) o.augment = r.augment;
+  if (o.label_smoothing < 0) o.label_smoothing = r.label_smoothing;
+  if (o.tta < 0) o.tta = r.tta;
 }
 
 // Epoch e (0-based) of `epochs` trains with this learning rate: cosine annealing from `lr` at
@@ -126,7 +131,7 @@ int run(const Options& o, Net& net, Optimizer& optimizer, TrainTransform train_t
     set_lr(optimizer, lr);
     const auto t0 = std::chrono::steady_clock::now();
     const auto tr = ctnn::train::train_epoch(
-        net, optimizer, train_loader, static_cast<std::uint64_t>(epoch - 1), {},
+        net, optimizer, train_loader, static_cast<std::uint64_t>(epoch - 1), {.label_smoothing = o.label_smoothing},
         [&](std::size_t done, std::size_t total, const ctnn::train::PassResult& r) {
           progress.update(done, total, r.loss, r.images_per_second(), r.seconds);
         });
@@ -141,11 +146,13 @@ int run(const Options& o, Net& net, Optimizer& optimizer, TrainTransform train_t
     if (metrics) metrics->append({epoch, tr.loss, tr.accuracy, te.loss, te.accuracy, seconds, tr.images_per_second()});
   }
 
-  // Per-class results. One pass: the whole test split, and its PublicTest and PrivateTest parts.
+  // Per-class results. One pass: the whole test split, and its PublicTest and PrivateTest parts,
+  // on the logits averaged with the mirror images' with --tta 1.
   ctnn::train::ConfusionMatrix all(test.set.class_names), pub(test.set.class_names), priv(test.set.class_names);
+  ctnn::train::TestTimeAugmentation<Net> tta({.flip = o.tta >= 1});
   net.eval();
   for (auto& batch : test_loader.epoch(0)) {
-    const auto y = net.forward(batch.images);
+    const auto y = tta.logits(net, batch.images);
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const float* z = y.sample(i);
       const auto pred = static_cast<std::size_t>(std::max_element(z, z + Net::out_shape::size) - z);
@@ -154,7 +161,10 @@ int run(const Options& o, Net& net, Optimizer& optimizer, TrainTransform train_t
       (batch.indices[i] < test.public_count ? pub : priv).add(truth, pred);
     }
   }
-  std::printf("\nper-class accuracy on the test split (%s, %zu images):\n", o.test_split.c_str(), all.total());
+  std::printf("\nfinal test accuracy%s: %.2f%% (%zu images; mean per-class accuracy %.2f%%)\n",
+              o.tta >= 1 ? " with test-time augmentation (mirror)" : "", 100 * all.accuracy(), all.total(),
+              100 * all.mean_class_accuracy());
+  std::printf("per-class accuracy on the test split (%s, %zu images):\n", o.test_split.c_str(), all.total());
   for (std::size_t c = 0; c < all.num_classes(); ++c)
     std::printf("  %-9s %6.2f%%  (%zu images)\n", all.class_names()[c].c_str(), 100 * all.recall(c), all.support(c));
   if (o.test_split == "both" && pub.total() > 0 && priv.total() > 0)
@@ -224,8 +234,8 @@ int run_model(Options o, const fer_presets::Recipe& recipe) {
   std::printf("ctnn train_fer2013: model %s, %d epochs, batch %zu, %s lr %g (%s schedule)%s, weight decay %g\n",
               o.model.c_str(), o.epochs, o.batch_size, o.optimizer.c_str(), o.lr, o.schedule.c_str(), momentum,
               o.weight_decay);
-  std::printf("augment %s, normalize mean %.4f std %.4f (training images), seed %llu, %d threads\n",
-              o.augment.c_str(), normalize.mean[0], normalize.std[0], static_cast<unsigned long long>(o.seed),
+  std::printf("augment %s, label smoothing %g, test-time augmentation %d, normalize mean %.4f std %.4f (training images), seed %llu, %d threads\n",
+              o.augment.c_str(), o.label_smoothing, o.tta, normalize.mean[0], normalize.std[0], static_cast<unsigned long long>(o.seed),
               ctnn::num_threads());
   std::printf("%zu train / %zu test images (%s) from %s, loaded in %.2f s\n", train_set.size(), test.set.size(),
               o.test_split.c_str(), o.csv.empty() ? o.data_dir.c_str() : o.csv.c_str(), load_s);
@@ -278,7 +288,7 @@ int main(int argc, char** argv) {
   app.add_option("--model", o.model, "fast (32-64-128, 6 convs) | strong (64-128-256-512, 7 convs + hidden layer)")
       ->check(CLI::IsMember({"fast", "strong"}))
       ->capture_default_str();
-  app.add_option("--epochs", o.epochs, "Epochs to train (fast: 10, strong: 30)")->check(CLI::Range(1, 100000));
+  app.add_option("--epochs", o.epochs, "Epochs to train (fast: 30, strong: 30)")->check(CLI::Range(1, 100000));
   app.add_option("--batch-size", o.batch_size, "Mini-batch size (64)")->check(CLI::Range(1, 65536));
   app.add_option("--lr", o.lr, "Learning rate, the first epoch's with --schedule cosine (1e-3)")->check(positive);
   app.add_option("--optimizer", o.optimizer, "sgd (Nesterov momentum) | adam | adamw (fast: adam, strong: adamw)")
@@ -292,6 +302,10 @@ int main(int argc, char** argv) {
                  "Training transform: none | crop-flip (4-pixel shifts + mirror) | crop-flip-rotate (also +-10 "
                  "degrees, +-10 % zoom) (fast: crop-flip, strong: crop-flip-rotate)")
       ->check(CLI::IsMember({"none", "crop-flip", "crop-flip-rotate"}));
+  app.add_option("--label-smoothing", o.label_smoothing, "Label smoothing of the cross-entropy (fast: 0.1)")
+      ->check(CLI::Range(0.0, 0.999));
+  app.add_option("--tta", o.tta, "Final per-class evaluation with test-time augmentation: 0 none, 1 mirror (1)")
+      ->check(CLI::Range(0, 1));
   app.add_option("--test-split", o.test_split, "Test on public (PublicTest), private (PrivateTest) or both")
       ->check(CLI::IsMember({"public", "private", "both"}))
       ->capture_default_str();
