@@ -288,7 +288,7 @@ int main(int argc, char** argv) {
   app.add_option("--model", o.model, "fast (32-64-128, 6 convs) | strong (64-128-256-512, 7 convs + hidden layer)")
       ->check(CLI::IsMember({"fast", "strong"}))
       ->capture_default_str();
-  app.add_option("--epochs", o.epochs, "Epochs to train (fast: 30, strong: 30)")->check(CLI::Range(1, 100000));
+  app.add_option("--epochs", o.epochs, "Epochs to train (fast: 25, strong: 30)")->check(CLI::Range(1, 100000));
   app.add_option("--batch-size", o.batch_size, "Mini-batch size (64)")->check(CLI::Range(1, 65536));
   app.add_option("--lr", o.lr, "Learning rate, the first epoch's with --schedule cosine (1e-3)")->check(positive);
   app.add_option("--optimizer", o.optimizer, "sgd (Nesterov momentum) | adam | adamw (fast: adam, strong: adamw)")
