@@ -234,6 +234,10 @@ int run(const Options& o, Net& net, Optimizer& optimizer, TrainTransform train_t
   data::DataLoader test_loader(test_set, data::compose<data::Cifar10Shape>(data::ToTensor{}, normalize),
                                {.batch_size = 500, .shuffle = false, .prefetch = o.prefetch});
 
+  if (train_loader.size() == 0)
+    throw std::runtime_error("no full training batch: " + std::to_string(train_set.size()) +
+                             " training images and --batch-size " + std::to_string(o.batch_size) +
+                             ", and this preset's recipe drops the last partial batch; use a smaller --batch-size");
   const long long steps_per_epoch = static_cast<long long>(train_loader.size());
   const long long total_steps = steps_per_epoch * o.epochs;
   const ctnn::Schedule schedule =
@@ -445,7 +449,9 @@ int run_model(Options o, const presets::Recipe& recipe) {
               static_cast<unsigned long long>(o.seed), ctnn::num_threads(), train_set.size(), test_set.size(), load_s);
   if (recipe.whiten || recipe.dirac || recipe.norm_bias_lr_scale != 1)
     std::printf("preset recipe: %s%s%s\n",
-                recipe.whiten ? ("layer 0 = patch-whitening conv from 5,000 training images (frozen; bias trains for " +
+                recipe.whiten ? ("layer 0 = patch-whitening conv from the first " +
+                                 std::to_string(std::min<std::size_t>(5000, train_set.size())) +
+                                 " training images (frozen; bias trains for " +
                                  std::to_string(recipe.whiten_bias_epochs) + " epochs); ").c_str() : "",
                 recipe.dirac ? "3x3 convs start with dirac_ on their first Cin filters; " : "",
                 recipe.norm_bias_lr_scale != 1 ? ("BatchNorm biases at lr x " + exact_short(recipe.norm_bias_lr_scale) +

@@ -14,7 +14,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 cat "$work/air.log"
 grep -q "sgd lr 1.5 (schedule triangle:0.2,0.23,0.07), momentum 0.85 (Nesterov)" "$work/air.log" || fail "airbench defaults not printed"
 grep -q "label smoothing 0.2, test-time augmentation level 2, lookahead on" "$work/air.log" || fail "airbench recipe not printed"
-grep -q "patch-whitening conv" "$work/air.log" || fail "whitening not announced"
+grep -q "patch-whitening conv from the first 2560 training images" "$work/air.log" || fail "whitening not announced"
 grep -q "final test accuracy with test-time augmentation (level 2" "$work/air.log" || fail "no TTA evaluation"
 [[ $(wc -l <"$work/air.csv") -eq 3 ]] || fail "metrics CSV should hold a header and 2 epochs"
 [[ -f "$work/air.final.csv" ]] || fail "no final CSV"
@@ -27,12 +27,16 @@ awk -v a="$acc" 'BEGIN { exit !(a > 0.25) }' || fail "airbench test accuracy $ac
 grep -q "Residual" "$work/res.log" || fail "resnet9 summary has no Residual block"
 grep -q "test-time augmentation (level 1: mirror)" "$work/res.log" || fail "resnet9 TTA missing"
 
-if "$train" --data "$data" --model airbench --epochs 1 --train-limit 256 --checkpoint "$work/ck" >"$work/bad.log" 2>&1; then
+if "$train" --data "$data" --model airbench --epochs 1 --train-limit 256 --batch-size 128 --checkpoint "$work/ck" >"$work/bad.log" 2>&1; then
   fail "--checkpoint with Lookahead should be refused"
 fi
 grep -q "do not support --lookahead on" "$work/bad.log" || fail "unclear message: $(cat "$work/bad.log")"
-if "$train" --data "$data" --model airbench --schedule "cosine:x" --epochs 1 --train-limit 256 >"$work/bad2.log" 2>&1; then
+if "$train" --data "$data" --model airbench --schedule "cosine:x" --epochs 1 --train-limit 256 --batch-size 128 >"$work/bad2.log" 2>&1; then
   fail "a bad --schedule should be refused"
 fi
 grep -q 'schedule "cosine:x"' "$work/bad2.log" || fail "unclear schedule message: $(cat "$work/bad2.log")"
+if "$train" --data "$data" --model airbench --epochs 1 --train-limit 256 >"$work/bad3.log" 2>&1; then
+  fail "a training set smaller than one batch (with drop_last) should be refused"
+fi
+grep -q "no full training batch: 256 training images and --batch-size 1024" "$work/bad3.log" || fail "unclear message: $(cat "$work/bad3.log")"
 echo "speed-run presets: OK"
