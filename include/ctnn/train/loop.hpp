@@ -55,10 +55,11 @@ PassResult train_epoch(Net& net, Optimizer& optimizer, Loader& loader, std::uint
   return r;
 }
 
-// Eval mode (BatchNorm uses running statistics, Dropout is off); no gradients are computed.
-// Leaves the network in eval mode.
-template <class Net, class Loader>
-PassResult evaluate(Net& net, Loader& loader, std::uint64_t epoch = 0) {
+// Mean loss and accuracy of logits(images) over one pass of the loader, in eval mode
+// (BatchNorm uses running statistics, Dropout is off); no gradients are computed. Leaves the
+// network in eval mode. evaluate() and evaluate_tta() differ only in `logits`.
+template <class Net, class Loader, class Logits>
+PassResult evaluate_logits(Net& net, Loader& loader, Logits&& logits, std::uint64_t epoch = 0) {
   CrossEntropyLoss<typename Net::out_shape, typename Net::scalar> loss;
   PassResult r;
   double loss_sum = 0;
@@ -66,7 +67,7 @@ PassResult evaluate(Net& net, Loader& loader, std::uint64_t epoch = 0) {
   const auto start = std::chrono::steady_clock::now();
   net.eval();
   for (auto& batch : loader.epoch(epoch)) {
-    loss(net.forward(batch.images), batch.labels);
+    loss(logits(batch.images), batch.labels);
     loss_sum += loss.value() * static_cast<double>(batch.size());
     correct += loss.correct();
     r.samples += batch.size();
@@ -75,6 +76,11 @@ PassResult evaluate(Net& net, Loader& loader, std::uint64_t epoch = 0) {
   r.accuracy = r.samples ? static_cast<double>(correct) / static_cast<double>(r.samples) : 0;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
+}
+
+template <class Net, class Loader>
+PassResult evaluate(Net& net, Loader& loader, std::uint64_t epoch = 0) {
+  return evaluate_logits(net, loader, [&](const auto& images) { return net.forward(images); }, epoch);
 }
 
 }  // namespace ctnn::train

@@ -24,7 +24,6 @@
 // size, so the network's activation buffers do not grow. A TestTimeAugmentation kept across
 // evaluations allocates only on its first batch; evaluate_tta builds one per call.
 #include <algorithm>
-#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -169,22 +168,7 @@ template <class Net, class Loader>
 PassResult evaluate_tta(Net& net, Loader& loader, TestTimeAugmentation<Net>& tta, std::uint64_t epoch = 0) {
   static_assert(std::is_same_v<typename Loader::shape, typename Net::in_shape>,
                 "ctnn::train::evaluate_tta: the loader's sample shape differs from the network's Input");
-  CrossEntropyLoss<typename Net::out_shape, typename Net::scalar> loss;
-  PassResult r;
-  double loss_sum = 0;
-  std::size_t correct = 0;
-  const auto start = std::chrono::steady_clock::now();
-  net.eval();
-  for (auto& batch : loader.epoch(epoch)) {
-    loss(tta.logits(net, batch.images), batch.labels);
-    loss_sum += loss.value() * static_cast<double>(batch.size());
-    correct += loss.correct();
-    r.samples += batch.size();
-  }
-  r.loss = r.samples ? loss_sum / static_cast<double>(r.samples) : 0;
-  r.accuracy = r.samples ? static_cast<double>(correct) / static_cast<double>(r.samples) : 0;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return r;
+  return evaluate_logits(net, loader, [&](const auto& images) { return tta.logits(net, images); }, epoch);
 }
 
 template <class Net, class Loader>
