@@ -1,20 +1,26 @@
-// predict: classifies images with a model saved by train_cifar10 --save (or any safetensors file
-// of the same architecture, ctnn or torch names, or a --checkpoint file), or evaluates it on the
-// CIFAR-10 test set.
+// predict: classifies images with a model saved by train_cifar10 --save or train_fer2013 --save
+// (or any safetensors file of the same architecture, ctnn or torch names, or a --checkpoint
+// file), or evaluates it on the CIFAR-10 or FER2013 test set.
 //
 //   predict --model seed.safetensors cat.png dog.jpg frog.ppm     # top-3 classes of each image
 //   predict --model seed.safetensors --top-k 5 photo.jpg
 //   predict --model seed.safetensors --eval data/cifar-10-batches-bin   # accuracy + confusion matrix
+//   predict --model fer-fast.safetensors face.jpg                       # a FER2013 model: expressions
+//   predict --model fer-fast.safetensors --eval data/fer2013-binary      # PublicTest + PrivateTest
 //
 // Images (PNG, JPEG, PPM/PGM, BMP, ... anything stb_image reads; grey or with alpha are made RGB)
 // of any size are resized to the network input (32x32) with the bilinear filter of
 // torchvision's transforms.Resize((32, 32)) on a PIL image, then normalised as in training
 // (the model file's "ctnn.normalize" metadata: cifar or half; --normalize overrides it).
+// FER2013 models (1x48x48) read images as grey (stb_image's luma, within one grey level of PIL's
+// convert('L')), resize them to 48x48 the same way, and normalise with the mean and std of the
+// training images that train_fer2013 --save records ("ctnn.normalize.mean", ".std").
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <numeric>
@@ -26,10 +32,12 @@
 #include <ctnn/ctnn.hpp>
 #include <ctnn/data/cifar10.hpp>
 #include <ctnn/data/dataloader.hpp>
+#include <ctnn/data/fer2013.hpp>
 #include <ctnn/data/transforms.hpp>
 #include <ctnn/io/image.hpp>
 #include <ctnn/io/safetensors.hpp>
 
+#include "fer_models.hpp"
 #include "models.hpp"
 
 namespace data = ctnn::data;
@@ -59,8 +67,21 @@ std::vector<std::string> split_commas(const std::string& s) {
   }
 }
 
+// A metadata value that must be a finite number (and positive, for a standard deviation).
+float metadata_number(const std::string& file, const std::string& key, const std::string& value, bool positive) {
+  char* end = nullptr;
+  const double v = std::strtod(value.c_str(), &end);
+  if (value.empty() || end != value.c_str() + value.size() || !std::isfinite(v) || (positive && !(v > 0)))
+    throw std::runtime_error("model file '" + file + "': metadata \"" + key + "\" is '" + value + "', expected " +
+                             (positive ? "a number greater than 0" : "a finite number"));
+  return static_cast<float>(v);
+}
+
 template <class Net>
 int run(const Options& o, const ctnn::io::File& file) {
+  using In = typename Net::in_shape;
+  // Grayscale networks are FER2013 models (train_fer2013); colour ones CIFAR-10 models.
+  constexpr bool kFaces = In::channels == 1;
   Net net(0);
   // A training checkpoint works too: its optimizer state is ignored.
   const bool checkpoint = file.metadata().count("ctnn.checkpoint") != 0;
@@ -73,13 +94,31 @@ int run(const Options& o, const ctnn::io::File& file) {
     const auto it = meta.find(key);
     return it == meta.end() ? fallback : it->second;
   };
-  const std::string normalize =
-      !o.normalize.empty() ? o.normalize : meta_or("ctnn.normalize", meta_or("train.normalize", "cifar"));
-  if (normalize != "cifar" && normalize != "half")
-    throw std::runtime_error("model file '" + o.model_file + "': unknown normalisation '" + normalize +
-                             "' (pass --normalize cifar or half)");
-  const auto& norm = normalize == "half" ? data::kHalfNormalize : data::kCifar10Normalize;
-  std::vector<std::string> classes(data::kCifar10ClassNames.begin(), data::kCifar10ClassNames.end());
+  data::Normalize<In::channels> norm{};
+  std::string normalize;
+  std::vector<std::string> classes;
+  if constexpr (kFaces) {
+    // FER2013 models are normalised with their own training images' statistics.
+    if (!o.normalize.empty())
+      throw std::runtime_error("--normalize applies to CIFAR-10 models; '" + o.model_file +
+                               "' is a grayscale (FER2013) model, normalised as its metadata says");
+    const auto mean = meta.find("ctnn.normalize.mean"), sd = meta.find("ctnn.normalize.std");
+    if (mean == meta.end() || sd == meta.end())
+      throw std::runtime_error("model file '" + o.model_file +
+                               "' has no \"ctnn.normalize.mean\" and \"ctnn.normalize.std\" metadata, which a "
+                               "grayscale (FER2013) model needs to normalise its input; train_fer2013 --save writes them");
+    norm = {{metadata_number(o.model_file, "ctnn.normalize.mean", mean->second, false)},
+            {metadata_number(o.model_file, "ctnn.normalize.std", sd->second, true)}};
+    normalize = "mean " + mean->second + " std " + sd->second;
+    classes.assign(data::kFer2013ClassNames.begin(), data::kFer2013ClassNames.end());
+  } else {
+    normalize = !o.normalize.empty() ? o.normalize : meta_or("ctnn.normalize", meta_or("train.normalize", "cifar"));
+    if (normalize != "cifar" && normalize != "half")
+      throw std::runtime_error("model file '" + o.model_file + "': unknown normalisation '" + normalize +
+                               "' (pass --normalize cifar or half)");
+    norm = normalize == "half" ? data::kHalfNormalize : data::kCifar10Normalize;
+    classes.assign(data::kCifar10ClassNames.begin(), data::kCifar10ClassNames.end());
+  }
   if (const auto c = meta.find("ctnn.classes"); c != meta.end()) classes = split_commas(c->second);
   if (classes.size() != Net::out_shape::size)
     throw std::runtime_error("model file '" + o.model_file + "' names " + std::to_string(classes.size()) +
@@ -87,11 +126,13 @@ int run(const Options& o, const ctnn::io::File& file) {
   std::printf("%s %s (%s names, normalize %s)\n", checkpoint ? "checkpoint" : "model", o.model_file.c_str(),
               ctnn::io::naming_name(loaded.naming), normalize.c_str());
 
-  using In = typename Net::in_shape;
   const auto to_tensor = data::compose<In>(data::ToTensor{}, norm);
 
   if (!o.eval_dir.empty()) {
-    const auto test = data::load_cifar10(o.eval_dir, data::Split::test, o.test_limit);
+    const auto test = [&] {
+      if constexpr (kFaces) return data::load_fer2013(o.eval_dir, data::Fer2013Split::test, o.test_limit);
+      else return data::load_cifar10(o.eval_dir, data::Split::test, o.test_limit);
+    }();
     data::DataLoader loader(test, to_tensor, {.batch_size = 500});
     const std::size_t K = Net::out_shape::size;
     std::vector<std::size_t> confusion(K * K, 0);  // [true][predicted]
@@ -128,16 +169,16 @@ int run(const Options& o, const ctnn::io::File& file) {
   ctnn::Rng unused(0);
   for (const auto& path : o.images) {
     int w = 0, h = 0, channels = 0;
-    stbi_uc* pixels = stbi_load(path.c_str(), &w, &h, &channels, 3);
+    stbi_uc* pixels = stbi_load(path.c_str(), &w, &h, &channels, static_cast<int>(In::channels));
     if (!pixels) {
       std::fprintf(stderr, "error: cannot read image '%s': %s\n", path.c_str(), stbi_failure_reason());
       status = 1;
       continue;
     }
-    const auto chw = ctnn::io::hwc_to_chw(pixels, 3, static_cast<std::size_t>(h), static_cast<std::size_t>(w));
+    const auto chw = ctnn::io::hwc_to_chw(pixels, In::channels, static_cast<std::size_t>(h), static_cast<std::size_t>(w));
     stbi_image_free(pixels);
     std::vector<std::uint8_t> resized(In::size);
-    ctnn::io::resize_bilinear(chw.data(), 3, static_cast<std::size_t>(h), static_cast<std::size_t>(w), resized.data(),
+    ctnn::io::resize_bilinear(chw.data(), In::channels, static_cast<std::size_t>(h), static_cast<std::size_t>(w), resized.data(),
                               In::height, In::width);
     to_tensor(resized.data(), x.data(), unused);
     const auto y = net.forward(x);
@@ -160,19 +201,23 @@ int run(const Options& o, const ctnn::io::File& file) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"Classify images with a ctnn model file, or evaluate it on the CIFAR-10 test set."};
+  CLI::App app{"Classify images with a ctnn model file, or evaluate it on the CIFAR-10 or FER2013 test set."};
   Options o;
-  app.add_option("--model", o.model_file, "Model file (safetensors), e.g. from train_cifar10 --save")
+  app.add_option("--model", o.model_file, "Model file (safetensors), e.g. from train_cifar10 or train_fer2013 --save")
       ->required()
       ->type_name("FILE");
   app.add_option("images", o.images, "Images to classify (PNG, JPEG, PPM, ...; any size)");
-  app.add_option("--eval", o.eval_dir, "Evaluate on the CIFAR-10 test set in this folder instead")->type_name("DIR");
+  app.add_option("--eval", o.eval_dir,
+                 "Evaluate on the test set in this folder instead: CIFAR-10 (cifar-10-batches-bin) or, for a FER2013 "
+                 "model, FER2013's PublicTest + PrivateTest (fer2013-binary)")
+      ->type_name("DIR");
   app.add_option("--top-k", o.top_k, "Classes to print per image")->check(CLI::Range(1, 1000))->capture_default_str();
   app.add_option("--arch", o.arch,
-                 "Architecture: seed | seed3 | seed4 (default: the model file's \"ctnn.model\", else the one "
-                 "whose tensors the file holds)")
-      ->check(CLI::IsMember({"seed", "seed3", "seed4"}));
-  app.add_option("--normalize", o.normalize, "cifar | half (default: the model file's \"ctnn.normalize\", else cifar)")
+                 "Architecture: seed | seed3 | seed4 | fer2013-fast | fer2013-strong (default: the model file's "
+                 "\"ctnn.model\", else the one whose tensors the file holds)")
+      ->check(CLI::IsMember({"seed", "seed3", "seed4", "fer2013-fast", "fer2013-strong"}));
+  app.add_option("--normalize", o.normalize,
+                 "CIFAR-10 models: cifar | half (default: the model file's \"ctnn.normalize\", else cifar)")
       ->check(CLI::IsMember({"cifar", "half"}));
   app.add_option("--test-limit", o.test_limit, "With --eval: only the first N test images")->check(CLI::Range(1, 10000));
   app.add_option("--threads", o.threads, "Threads (default: OMP_NUM_THREADS or all cores)")->check(CLI::Range(1, 1024));
@@ -198,13 +243,21 @@ int main(int argc, char** argv) {
           return false;
         }
       };
-      arch = fits(presets::Seed(0)) ? "seed" : fits(presets::Seed3(0)) ? "seed3" : fits(presets::Seed4(0)) ? "seed4" : "seed";
+      arch = fits(presets::Seed(0))            ? "seed"
+             : fits(presets::Seed3(0))           ? "seed3"
+             : fits(presets::Seed4(0))           ? "seed4"
+             : fits(fer_presets::Fast(0))        ? "fer2013-fast"
+             : fits(fer_presets::Strong(0))      ? "fer2013-strong"
+                                                 : "seed";
     }
     if (arch == "seed") return run<presets::Seed>(o, file);
     if (arch == "seed3") return run<presets::Seed3>(o, file);
     if (arch == "seed4") return run<presets::Seed4>(o, file);
+    if (arch == "fer2013-fast") return run<fer_presets::Fast>(o, file);
+    if (arch == "fer2013-strong") return run<fer_presets::Strong>(o, file);
     throw std::runtime_error("model file '" + o.model_file + "' is a '" + arch +
-                             "' model; this program knows: seed, seed3, seed4 (pass --arch to override)");
+                             "' model; this program knows: seed, seed3, seed4, fer2013-fast, fer2013-strong (pass "
+                             "--arch to override)");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

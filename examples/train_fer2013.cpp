@@ -8,14 +8,15 @@
 // The data is the folder scripts/get-fer2013.sh makes (from fer2013-binary.tar.xz, or from
 // Kaggle's fer2013.csv), or --csv, which reads fer2013.csv directly. Images are normalised with
 // the mean and standard deviation of the training images used. Options left unset take the
-// model preset's recipe (examples/fer_models.hpp); the learning rate follows a per-epoch cosine
-// from --lr to 0 unless --schedule none. --metrics FILE keeps the per-epoch figures as CSV,
+// model preset's recipe (examples/fer_models.hpp); the learning rate follows --schedule (the
+// presets: cosine from --lr towards 0), stepped once per epoch. --metrics FILE keeps the per-epoch figures as CSV,
 // rewritten atomically after every epoch; --save FILE writes the final model as safetensors.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <optional>
@@ -29,6 +30,7 @@
 #include <ctnn/data/transforms.hpp>
 #include <ctnn/io/safetensors.hpp>
 #include <ctnn/train/confusion.hpp>
+#include <ctnn/optim/schedule.hpp>
 #include <ctnn/train/tta.hpp>
 #include <ctnn/train/loop.hpp>
 #include <ctnn/train/metrics.hpp>
@@ -61,6 +63,7 @@ struct Options {
   std::string metrics;
   bool prefetch = true;
   std::string save;
+  std::string evaluate;  // a saved model to evaluate instead of training
 };
 
 void apply_recipe(Options& o, const fer_presets::Recipe& r) {
@@ -74,14 +77,6 @@ void apply_recipe(Options& o, const fer_presets::Recipe& r) {
   if (o.augment.empty()) o.augment = r.augment;
   if (o.label_smoothing < 0) o.label_smoothing = r.label_smoothing;
   if (o.tta < 0) o.tta = r.tta;
-}
-
-// Epoch e (0-based) of `epochs` trains with this learning rate: cosine annealing from `lr` at
-// the first epoch towards 0 (it never reaches 0: the last epoch still learns), or constant.
-double epoch_lr(const Options& o, int e) {
-  if (o.schedule != "cosine") return o.lr;
-  constexpr double kPi = 3.14159265358979323846;
-  return o.lr * 0.5 * (1 + std::cos(kPi * static_cast<double>(e) / static_cast<double>(o.epochs)));
 }
 
 // Mean and standard deviation of all training pixels, in ToTensor's [0, 1] scale.
@@ -102,17 +97,9 @@ struct TestData {
   std::size_t public_count = 0;  // with --test-split both: the first public_count images are PublicTest
 };
 
-// The learning rate of every parameter group (set_lr), or of the optimizer's options where
-// there are no groups.
-template <class Opt>
-void set_lr(Opt& opt, double lr) {
-  if constexpr (requires { opt.set_lr(lr); }) opt.set_lr(lr);
-  else opt.options().lr = lr;
-}
-
 template <class Net, class Optimizer, class TrainTransform>
-int run(const Options& o, Net& net, Optimizer& optimizer, TrainTransform train_tf, const data::Fer2013& train_set,
-        const TestData& test, const data::Normalize<1>& normalize) {
+int run(const Options& o, Net& net, Optimizer& optimizer, const ctnn::Schedule& schedule, TrainTransform train_tf,
+        const data::Fer2013& train_set, const TestData& test, const data::Normalize<1>& normalize) {
   data::DataLoader train_loader(train_set, std::move(train_tf),
                                 {.batch_size = o.batch_size, .shuffle = true, .seed = o.seed, .prefetch = o.prefetch});
   // Evaluation keeps every layer's output, about 1 MB per image for fast: batches of 200.
@@ -121,14 +108,17 @@ int run(const Options& o, Net& net, Optimizer& optimizer, TrainTransform train_t
   std::optional<ctnn::train::MetricsFile> metrics;
   if (!o.metrics.empty()) metrics.emplace(o.metrics);
 
-  std::printf("%5s %9s %10s %9s %10s %9s %8s %7s %8s\n", "epoch", "lr", "train_loss", "train_acc", "test_loss",
-              "test_acc", "img/s", "seconds", "elapsed");
+  const int epochs = o.evaluate.empty() ? o.epochs : 0;
+  if (epochs > 0)
+    std::printf("%5s %9s %10s %9s %10s %9s %8s %7s %8s\n", "epoch", "lr", "train_loss", "train_acc", "test_loss",
+                "test_acc", "img/s", "seconds", "elapsed");
   std::fflush(stdout);
   ctnn::train::ProgressLine progress;
   const auto start = std::chrono::steady_clock::now();
-  for (int epoch = 1; epoch <= o.epochs; ++epoch) {
-    const double lr = epoch_lr(o, epoch - 1);
-    set_lr(optimizer, lr);
+  for (int epoch = 1; epoch <= epochs; ++epoch) {
+    // Stepped once per epoch, before it, as torch's scheduler.step() at the end of each epoch.
+    schedule.apply(optimizer, epoch - 1);
+    const double lr = optimizer.param_groups()[0].lr;
     const auto t0 = std::chrono::steady_clock::now();
     const auto tr = ctnn::train::train_epoch(
         net, optimizer, train_loader, static_cast<std::uint64_t>(epoch - 1), {.label_smoothing = o.label_smoothing},
@@ -146,35 +136,79 @@ int run(const Options& o, Net& net, Optimizer& optimizer, TrainTransform train_t
     if (metrics) metrics->append({epoch, tr.loss, tr.accuracy, te.loss, te.accuracy, seconds, tr.images_per_second()});
   }
 
-  // Per-class results. One pass: the whole test split, and its PublicTest and PrivateTest parts,
-  // on the logits averaged with the mirror images' with --tta 1.
-  ctnn::train::ConfusionMatrix all(test.set.class_names), pub(test.set.class_names), priv(test.set.class_names);
-  ctnn::train::TestTimeAugmentation<Net> tta({.flip = o.tta >= 1});
-  net.eval();
-  for (auto& batch : test_loader.epoch(0)) {
-    const auto y = tta.logits(net, batch.images);
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      const float* z = y.sample(i);
-      const auto pred = static_cast<std::size_t>(std::max_element(z, z + Net::out_shape::size) - z);
-      const auto truth = static_cast<std::size_t>(batch.labels[i]);
-      all.add(truth, pred);
-      (batch.indices[i] < test.public_count ? pub : priv).add(truth, pred);
+  // Every test-time augmentation level up to --tta, each on the whole test split and on its
+  // PublicTest and PrivateTest parts (FER2013's usual validation and test sets: choose on
+  // PublicTest, report PrivateTest); per-class results for --tta's level.
+  static constexpr const char* kTtaName[] = {"none", "mirror", "mirror + 1-pixel shifts",
+                                             "ten views: mirror x centre + four 2-pixel diagonal shifts"};
+  const auto tta_options = [](int level) {
+    return ctnn::train::TtaOptions{.flip = level >= 1, .translate = level == 2, .corners = level == 3 ? 2 : 0};
+  };
+  struct Split {
+    ctnn::train::ConfusionMatrix all, pub, priv;
+  };
+  const auto evaluate_level = [&](int level) {
+    Split r{ctnn::train::ConfusionMatrix(test.set.class_names), ctnn::train::ConfusionMatrix(test.set.class_names),
+            ctnn::train::ConfusionMatrix(test.set.class_names)};
+    ctnn::train::TestTimeAugmentation<Net> tta(tta_options(level));
+    net.eval();
+    for (auto& batch : test_loader.epoch(0)) {
+      const auto y = tta.logits(net, batch.images);
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        const float* z = y.sample(i);
+        const auto pred = static_cast<std::size_t>(std::max_element(z, z + Net::out_shape::size) - z);
+        const auto truth = static_cast<std::size_t>(batch.labels[i]);
+        r.all.add(truth, pred);
+        (batch.indices[i] < test.public_count ? r.pub : r.priv).add(truth, pred);
+      }
     }
+    return r;
+  };
+  const auto parts = [&](const Split& r) {
+    std::string s;
+    char buf[96];
+    if (r.pub.total() > 0 && r.priv.total() > 0) {
+      std::snprintf(buf, sizeof buf, " (PublicTest %.2f%%, PrivateTest %.2f%%)", 100 * r.pub.accuracy(),
+                    100 * r.priv.accuracy());
+      s = buf;
+    }
+    return s;
+  };
+  for (int level = 0; level < o.tta; ++level) {
+    const auto r = evaluate_level(level);
+    std::printf("%stest accuracy, test-time augmentation %d (%s): %.2f%%%s\n", level == 0 ? "\n" : "", level,
+                kTtaName[level], 100 * r.all.accuracy(), parts(r).c_str());
   }
-  std::printf("\nfinal test accuracy%s: %.2f%% (%zu images; mean per-class accuracy %.2f%%)\n",
-              o.tta >= 1 ? " with test-time augmentation (mirror)" : "", 100 * all.accuracy(), all.total(),
+  const auto final_split = evaluate_level(o.tta);
+  const auto& all = final_split.all;
+  const auto& pub = final_split.pub;
+  const auto& priv = final_split.priv;
+  std::printf("\nfinal test accuracy, test-time augmentation %d (%s): %.2f%% (%zu images; mean per-class accuracy %.2f%%)\n",
+              o.tta, kTtaName[o.tta], 100 * all.accuracy(), all.total(),
               100 * all.mean_class_accuracy());
   std::printf("per-class accuracy on the test split (%s, %zu images):\n", o.test_split.c_str(), all.total());
-  for (std::size_t c = 0; c < all.num_classes(); ++c)
-    std::printf("  %-9s %6.2f%%  (%zu images)\n", all.class_names()[c].c_str(), 100 * all.recall(c), all.support(c));
-  if (o.test_split == "both" && pub.total() > 0 && priv.total() > 0)
+  const bool both_parts = pub.total() > 0 && priv.total() > 0;
+  for (std::size_t c = 0; c < all.num_classes(); ++c) {
+    std::printf("  %-9s %6.2f%%  (%zu images)", all.class_names()[c].c_str(), 100 * all.recall(c), all.support(c));
+    if (both_parts)
+      std::printf("   PublicTest %6.2f%% (%zu), PrivateTest %6.2f%% (%zu)", 100 * pub.recall(c), pub.support(c),
+                  100 * priv.recall(c), priv.support(c));
+    std::printf("\n");
+  }
+  if (both_parts)
     std::printf("PublicTest %.2f%% (%zu images), PrivateTest %.2f%% (%zu images)\n", 100 * pub.accuracy(),
                 pub.total(), 100 * priv.accuracy(), priv.total());
   std::printf("\nconfusion matrix (rows: true class, columns: predicted)\n%s", all.table().c_str());
   std::printf("total %.1f s for %d epochs\n",
-              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), o.epochs);
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(), epochs);
 
   if (!o.save.empty()) {
+    // Nine significant digits give back the same float, so predict normalises exactly as here.
+    const auto exact = [](float v) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.9g", static_cast<double>(v));
+      return std::string(buf);
+    };
     ctnn::io::SaveOptions so;
     so.batches_tracked = optimizer.steps();
     std::string classes;
@@ -182,8 +216,8 @@ int run(const Options& o, Net& net, Optimizer& optimizer, TrainTransform train_t
     so.metadata = {{"ctnn.model", "fer2013-" + o.model},
                    {"ctnn.input", "1x48x48"},
                    {"ctnn.classes", classes},
-                   {"ctnn.normalize.mean", std::to_string(normalize.mean[0])},
-                   {"ctnn.normalize.std", std::to_string(normalize.std[0])},
+                   {"ctnn.normalize.mean", exact(normalize.mean[0])},
+                   {"ctnn.normalize.std", exact(normalize.std[0])},
                    {"ctnn.epochs", std::to_string(o.epochs)}};
     ctnn::io::save(net, o.save, so);
     std::printf("model saved to %s\n", o.save.c_str());
@@ -200,6 +234,9 @@ data::Fer2013Split split_of(const std::string& s) {
 template <class Net>
 int run_model(Options o, const fer_presets::Recipe& recipe) {
   apply_recipe(o, recipe);
+  // The schedule counts epochs, not optimizer steps: it is stepped once per epoch, so the run
+  // length and the step counts in --schedule are epochs.
+  const ctnn::Schedule schedule = ctnn::parse_schedule(o.schedule, {.total_steps = o.epochs, .steps_per_epoch = 1});
   if (o.csv.empty() && !fs::is_directory(o.data_dir)) {
     std::fprintf(stderr,
                  "error: FER2013 not found: '%s' is not a folder.\n"
@@ -225,14 +262,37 @@ int run_model(Options o, const fer_presets::Recipe& recipe) {
   else if (o.test_split == "public")
     test.public_count = test.set.size();
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
-  const auto normalize = training_normalize(train_set);
+  auto normalize = training_normalize(train_set);
 
   Net net(o.seed);
+  if (!o.evaluate.empty()) {
+    const auto file = ctnn::io::File::read(o.evaluate);
+    // The architecture the file names, before its tensors are checked against --model's.
+    if (const auto m = file.metadata().find("ctnn.model"); m != file.metadata().end() && m->second != "fer2013-" + o.model)
+      throw std::runtime_error("'" + o.evaluate + "' holds a " + m->second + " model; pass --model " +
+                               (m->second.rfind("fer2013-", 0) == 0 ? m->second.substr(8) : std::string("fast|strong")));
+    const auto loaded = ctnn::io::load(net, file);
+    const auto& meta = loaded.metadata;
+    // Normalise as the model was trained: the statistics its file records, else this training set's.
+    const auto number = [&](const char* key, float fallback) {
+      const auto it = meta.find(key);
+      if (it == meta.end()) return fallback;
+      char* end = nullptr;
+      const double v = std::strtod(it->second.c_str(), &end);
+      if (it->second.empty() || *end != '\0' || !std::isfinite(v) || v <= 0)
+        throw std::runtime_error("'" + o.evaluate + "': metadata \"" + key + "\" is '" + it->second +
+                                 "', expected a number greater than 0");
+      return static_cast<float>(v);
+    };
+    normalize = {{number("ctnn.normalize.mean", normalize.mean[0])}, {number("ctnn.normalize.std", normalize.std[0])}};
+    std::printf("evaluating %s (no training; %s names)\n", o.evaluate.c_str(), ctnn::io::naming_name(loaded.naming));
+  }
   char momentum[64] = "";
   if (o.optimizer == "sgd")
     std::snprintf(momentum, sizeof momentum, ", momentum %g%s", o.momentum, o.momentum > 0 ? " (Nesterov)" : "");
-  std::printf("ctnn train_fer2013: model %s, %d epochs, batch %zu, %s lr %g (%s schedule)%s, weight decay %g\n",
-              o.model.c_str(), o.epochs, o.batch_size, o.optimizer.c_str(), o.lr, o.schedule.c_str(), momentum,
+  std::printf("ctnn train_fer2013: model %s, %d epochs, batch %zu, %s lr %g (schedule %s per epoch: %s)%s, weight decay %g\n",
+              o.model.c_str(), o.epochs, o.batch_size, o.optimizer.c_str(), o.lr, o.schedule.c_str(),
+              schedule.describe().c_str(), momentum,
               o.weight_decay);
   std::printf("augment %s, label smoothing %g, test-time augmentation %d, normalize mean %.4f std %.4f (training images), seed %llu, %d threads\n",
               o.augment.c_str(), o.label_smoothing, o.tta, normalize.mean[0], normalize.std[0], static_cast<unsigned long long>(o.seed),
@@ -244,15 +304,15 @@ int run_model(Options o, const fer_presets::Recipe& recipe) {
   auto with_optimizer = [&](auto train_tf) -> int {
     if (o.optimizer == "adam") {
       ctnn::Adam opt{net.parameters(), {.lr = o.lr, .weight_decay = o.weight_decay}};
-      return run(o, net, opt, std::move(train_tf), train_set, test, normalize);
+      return run(o, net, opt, schedule, std::move(train_tf), train_set, test, normalize);
     }
     if (o.optimizer == "adamw") {
       ctnn::AdamW opt{net.parameters(), {.lr = o.lr, .weight_decay = o.weight_decay}};
-      return run(o, net, opt, std::move(train_tf), train_set, test, normalize);
+      return run(o, net, opt, schedule, std::move(train_tf), train_set, test, normalize);
     }
     ctnn::SGD opt{net.parameters(), {.lr = o.lr, .momentum = o.momentum, .weight_decay = o.weight_decay,
                                      .nesterov = o.momentum > 0}};
-    return run(o, net, opt, std::move(train_tf), train_set, test, normalize);
+    return run(o, net, opt, schedule, std::move(train_tf), train_set, test, normalize);
   };
   // Faces: shifts of up to 4 pixels and mirroring keep the expression; crop-flip-rotate adds
   // a turn of up to 10 degrees and a zoom of +-10 % (pose and framing vary in FER2013).
@@ -285,7 +345,7 @@ int main(int argc, char** argv) {
                                            "fer2013-index.csv (scripts/get-fer2013.sh makes it)")
       ->capture_default_str();
   app.add_option("--csv", o.csv, "Read Kaggle's fer2013.csv instead of --data-dir")->type_name("FILE");
-  app.add_option("--model", o.model, "fast (32-64-128, 6 convs) | strong (64-128-256-512, 7 convs + hidden layer)")
+  app.add_option("--model", o.model, "fast (32-64-128, 6 convs) | strong (64-128-256, 6 convs)")
       ->check(CLI::IsMember({"fast", "strong"}))
       ->capture_default_str();
   app.add_option("--epochs", o.epochs, "Epochs to train (fast: 25, strong: 30)")->check(CLI::Range(1, 100000));
@@ -296,16 +356,18 @@ int main(int argc, char** argv) {
   app.add_option("--momentum", o.momentum, "SGD momentum (0.9; 0 turns Nesterov off)")->check(CLI::Range(0.0, 1.0));
   app.add_option("--weight-decay", o.weight_decay, "Weight decay: L2 for sgd/adam, decoupled for adamw (fast: 0, strong: 1e-2)")
       ->check(CLI::Range(0.0, 1.0));
-  app.add_option("--schedule", o.schedule, "cosine (per-epoch cosine from --lr towards 0) | none (cosine)")
-      ->check(CLI::IsMember({"cosine", "none"}));
+  app.add_option("--schedule", o.schedule,
+                 std::string("Learning-rate schedule, stepped once per epoch (its lengths count epochs): ") +
+                     ctnn::detail::kScheduleGrammar + " (cosine: from --lr towards 0 over the run)");
   app.add_option("--augment", o.augment,
                  "Training transform: none | crop-flip (4-pixel shifts + mirror) | crop-flip-rotate (also +-10 "
                  "degrees, +-10 % zoom) (fast: crop-flip, strong: crop-flip-rotate)")
       ->check(CLI::IsMember({"none", "crop-flip", "crop-flip-rotate"}));
   app.add_option("--label-smoothing", o.label_smoothing, "Label smoothing of the cross-entropy (fast: 0.1)")
       ->check(CLI::Range(0.0, 0.999));
-  app.add_option("--tta", o.tta, "Final per-class evaluation with test-time augmentation: 0 none, 1 mirror (1)")
-      ->check(CLI::Range(0, 1));
+  app.add_option("--tta", o.tta, "Final per-class evaluation with test-time augmentation: 0 none, 1 mirror, 2 mirror + 1-pixel diagonal shifts, "
+                 "3 ten views (mirror x centre + four 2-pixel diagonal shifts, the ten-crop analogue) (2)")
+      ->check(CLI::Range(0, 3));
   app.add_option("--test-split", o.test_split, "Test on public (PublicTest), private (PrivateTest) or both")
       ->check(CLI::IsMember({"public", "private", "both"}))
       ->capture_default_str();
@@ -316,6 +378,11 @@ int main(int argc, char** argv) {
   app.add_option("--metrics", o.metrics, "Write per-epoch metrics to this CSV file (rewritten after each epoch)");
   app.add_flag("!--no-prefetch", o.prefetch, "Prepare batches in the training thread instead of a background thread");
   app.add_option("--save", o.save, "Write the final model to this safetensors file")->type_name("FILE");
+  app.add_option("--evaluate", o.evaluate,
+                 "Evaluate this saved model (from --save; with its --model) on the test split instead of training: "
+                 "accuracy at each --tta level, per-class accuracy, confusion matrix")
+      ->type_name("FILE")
+      ->excludes("--save");
   CLI11_PARSE(app, argc, argv);
 
   try {

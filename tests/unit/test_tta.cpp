@@ -200,3 +200,42 @@ TEST_CASE("tta: translate weights the untranslated pair 1/2 and each shifted pai
   CHECK(r.samples == 10);
   CHECK(r.loss != train::evaluate_tta(net, loader).loss);
 }
+
+TEST_CASE("tta: corners averages the mirrored pairs of the image and its four diagonal shifts, 1/5 each") {
+  const auto set = random_set(6, 4);
+  data::DataLoader loader(set, kNormalize, {.batch_size = 6});
+  ConvNet net(9);
+  net.eval();
+  train::TestTimeAugmentation<ConvNet> ten({.corners = 2});
+  train::TestTimeAugmentation<ConvNet> five({.flip = false, .corners = 3});
+  for (auto& batch : loader.epoch(0)) {
+    const std::vector<float> x(batch.images.span().begin(), batch.images.span().end());
+    const std::size_t planes = batch.size() * S::channels;
+    const auto pair_mean = [&](const std::vector<float>& v) {
+      const auto a = forward_copy(net, v), b = forward_copy(net, flip_ref(v, S::width));
+      std::vector<float> m(a.size());
+      for (std::size_t i = 0; i < a.size(); ++i) m[i] = 0.5f * a[i] + 0.5f * b[i];
+      return m;
+    };
+    std::vector<float> want_ten = pair_mean(x), want_five = forward_copy(net, x);
+    for (auto& v : want_ten) v *= 0.2f;
+    for (auto& v : want_five) v *= 0.2f;
+    for (const int dy : {1, -1})
+      for (const int dx : {1, -1}) {
+        const auto m = pair_mean(translate_ref(x, planes, S::height, S::width, 2 * dy, 2 * dx));
+        const auto p = forward_copy(net, translate_ref(x, planes, S::height, S::width, 3 * dy, 3 * dx));
+        for (std::size_t i = 0; i < m.size(); ++i) want_ten[i] += 0.2f * m[i];
+        for (std::size_t i = 0; i < p.size(); ++i) want_five[i] += 0.2f * p[i];
+      }
+    const auto got_ten = ten.logits(net, batch.images);
+    for (std::size_t i = 0; i < want_ten.size(); ++i) CHECK(got_ten[i] == doctest::Approx(want_ten[i]).epsilon(1e-5));
+    const auto got_five = five.logits(net, batch.images);
+    for (std::size_t i = 0; i < want_five.size(); ++i)
+      CHECK(got_five[i] == doctest::Approx(want_five[i]).epsilon(1e-5));
+  }
+  CHECK_THROWS_WITH_AS(train::TestTimeAugmentation<ConvNet>({.translate = true, .corners = 2}),
+                       doctest::Contains("excludes translate"), std::invalid_argument);
+  CHECK_THROWS_WITH_AS(train::TestTimeAugmentation<ConvNet>({.corners = 8}),
+                       doctest::Contains("a corner shift of 8 pixels needs images larger than that"),
+                       std::invalid_argument);
+}

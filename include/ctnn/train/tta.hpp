@@ -12,6 +12,11 @@
 //                                + 1/4 * level 1 of the image shifted by (+1, +1)
 //                                + 1/4 * level 1 of the image shifted by (-1, -1)
 //   {.flip = false, .translate = true}: 1/2 image + 1/4 each shifted image.
+//   {.corners = 2}       ten views, the analogue of the ten-crop evaluation FER2013 papers use
+//                        (4 corner crops + the centre crop, each with its mirror): level 1 of
+//                        the image and of the image shifted by (+2, +2), (+2, -2), (-2, +2),
+//                        (-2, -2), each 1/5. A network that keeps its input size cannot take
+//                        crops, so the corner crops of a (H-4)x(W-4) window become shifts of 2.
 // A shift by (+1, +1) moves the content one pixel down and right, the uncovered row and column
 // filled by reflection: F.pad(x, (1, 1, 1, 1), mode='reflect')[..., 0:H, 0:W]; (-1, -1) is the
 // window at (2, 2). Like airbench, the shift is diagonal, not one view per axis.
@@ -20,7 +25,7 @@
 // Mirroring and reflecting only move values within a channel plane, so they commute with the
 // per-channel Normalize: the result is the same as transforming the uint8 images.
 //
-// Cost: one forward pass per view (2 for level 1, 6 for level 2), each at the loader's batch
+// Cost: one forward pass per view (2 for level 1, 6 for level 2, 10 for corners), each at the loader's batch
 // size, so the network's activation buffers do not grow. A TestTimeAugmentation kept across
 // evaluations allocates only on its first batch; evaluate_tta builds one per call.
 #include <algorithm>
@@ -28,6 +33,7 @@
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
+#include <string>
 #include <type_traits>
 
 #include "ctnn/core/tensor.hpp"
@@ -96,6 +102,8 @@ namespace ctnn::train {
 struct TtaOptions {
   bool flip = true;        // average with the horizontal mirror (airbench level 1)
   bool translate = false;  // also the images shifted by (+1, +1) and (-1, -1) (level 2)
+  int corners = 0;         // > 0: also the four diagonal shifts by this many pixels, all five
+                           // weighted equally (ten-crop); excludes translate
 };
 
 // The view buffers and the logit accumulator, reused from batch to batch.
@@ -110,6 +118,14 @@ class TestTimeAugmentation {
     if (opt_.translate && (in_shape::height < 2 || in_shape::width < 2))
       throw std::invalid_argument("ctnn::train::TestTimeAugmentation: translate needs images of at least 2 x 2 "
                                   "pixels (reflect padding)");
+    if (opt_.corners < 0 || (opt_.corners > 0 && opt_.translate))
+      throw std::invalid_argument("ctnn::train::TestTimeAugmentation: corners must be >= 0 and excludes translate "
+                                  "(got corners = " + std::to_string(opt_.corners) + ")");
+    if (static_cast<std::size_t>(opt_.corners) >= std::min(in_shape::height, in_shape::width))
+      throw std::invalid_argument("ctnn::train::TestTimeAugmentation: a corner shift of " +
+                                  std::to_string(opt_.corners) + " pixels needs images larger than that (reflect "
+                                  "padding), these are " + std::to_string(in_shape::height) + " x " +
+                                  std::to_string(in_shape::width));
   }
 
   const TtaOptions& options() const noexcept { return opt_; }
@@ -120,7 +136,17 @@ class TestTimeAugmentation {
     const std::size_t n = x.batch();
     sum_.resize(n);
     first_ = true;
-    if (!opt_.translate) {
+    if (opt_.corners > 0) {
+      add_pair(net, x, T(0.2));
+      shifted_.resize(n);
+      const std::ptrdiff_t s = opt_.corners;
+      for (const std::ptrdiff_t dy : {s, -s})
+        for (const std::ptrdiff_t dx : {s, -s}) {
+          kernels::translate_reflect(x.data(), shifted_.data(), n * in_shape::channels, in_shape::height,
+                                     in_shape::width, dy, dx);
+          add_pair(net, shifted_, T(0.2));
+        }
+    } else if (!opt_.translate) {
       add_pair(net, x, T(1));
     } else {
       // Half for the image, a quarter for each shift (airbench's 0.5 * logits + 0.5 * mean of
