@@ -1,7 +1,10 @@
 #pragma once
 // train_fer2013's model presets: a VGG-style network for 48x48 grayscale faces and the
 // training recipe that is its default on the command line.
+#include <cmath>
 #include <cstddef>
+#include <cstdlib>
+#include <stdexcept>
 #include <string>
 
 #include <ctnn/ctnn.hpp>
@@ -10,18 +13,22 @@ namespace fer_presets {
 
 using namespace ctnn;
 
-// fast: 32-64-128 channels, 6 convolutions. The first block has a single convolution: with one
-// input channel a second 32-channel convolution at 48x48 would cost more than any other layer
-// and add little. Blocks 2 and 3 are VGG's Conv-BN-ReLU x2 (widening in the second), block 4 a
-// last 128-channel convolution at 6x6; 38 M multiply-adds per image.
-using Fast = Sequential<Input<1, 48, 48>,                                                          //
-                        Conv<1, 32, 3>, BatchNorm, ReLU, MaxPool<2>,                               // 24x24
-                        Conv<32, 32, 3>, BatchNorm, ReLU, Conv<32, 64, 3>, BatchNorm, ReLU,        //
-                        MaxPool<2>,                                                                // 12x12
-                        Conv<64, 64, 3>, BatchNorm, ReLU, Conv<64, 128, 3>, BatchNorm, ReLU,       //
-                        MaxPool<2>,                                                                // 6x6
-                        Conv<128, 128, 3>, BatchNorm, ReLU, MaxPool<2>,                            // 3x3
-                        Dropout<0.3>, Linear<7>>;
+// The VGG-style network of both presets, at base width W: W-2W-4W channels. The first block
+// has a single convolution: with one input channel a second W-channel convolution at 48x48
+// would cost more than any other layer and add little. Blocks 2 and 3 are VGG's Conv-BN-ReLU x2
+// (widening in the second), block 4 a last 4W-channel convolution at 6x6.
+template <std::size_t W>
+using VggFaces = Sequential<Input<1, 48, 48>,                                                                //
+                            Conv<1, W, 3>, BatchNorm, ReLU, MaxPool<2>,                                      // 24x24
+                            Conv<W, W, 3>, BatchNorm, ReLU, Conv<W, 2 * W, 3>, BatchNorm, ReLU,              //
+                            MaxPool<2>,                                                                      // 12x12
+                            Conv<2 * W, 2 * W, 3>, BatchNorm, ReLU, Conv<2 * W, 4 * W, 3>, BatchNorm, ReLU,  //
+                            MaxPool<2>,                                                                      // 6x6
+                            Conv<4 * W, 4 * W, 3>, BatchNorm, ReLU, MaxPool<2>,                              // 3x3
+                            Dropout<0.3>, Linear<7>>;
+
+// fast: 32-64-128 channels, 6 convolutions; 38 M multiply-adds per image.
+using Fast = VggFaces<32>;
 
 // strong: fast at twice the width, 64-128-256 channels; 149 M multiply-adds per image (4x fast).
 // Chosen by measured speed on the 2-core reference machine, all with the strong recipe
@@ -29,14 +36,19 @@ using Fast = Sequential<Input<1, 48, 48>,                                       
 // 375 img/s; a ResNet-9-like variant with residual pairs at 12x12 (128) and 6x6 (256), 198 img/s;
 // the former strong network, VGG 64-128-256-512 with two convolutions per block (385 M), 93 img/s,
 // which would need about 3 hours for 30 epochs.
-using Strong = Sequential<Input<1, 48, 48>,                                                          //
-                          Conv<1, 64, 3>, BatchNorm, ReLU, MaxPool<2>,                               // 24x24
-                          Conv<64, 64, 3>, BatchNorm, ReLU, Conv<64, 128, 3>, BatchNorm, ReLU,       //
-                          MaxPool<2>,                                                                // 12x12
-                          Conv<128, 128, 3>, BatchNorm, ReLU, Conv<128, 256, 3>, BatchNorm, ReLU,    //
-                          MaxPool<2>,                                                                // 6x6
-                          Conv<256, 256, 3>, BatchNorm, ReLU, MaxPool<2>,                            // 3x3
-                          Dropout<0.3>, Linear<7>>;
+using Strong = VggFaces<64>;
+
+// A model file's metadata value that must be a finite number (and greater than 0 if
+// `positive`): train_fer2013 --save records the input normalisation this way
+// ("ctnn.normalize.mean", ".std"), and both train_fer2013 --evaluate and predict read it back.
+inline float metadata_number(const std::string& file, const std::string& key, const std::string& value, bool positive) {
+  char* end = nullptr;
+  const double v = std::strtod(value.c_str(), &end);
+  if (value.empty() || end != value.c_str() + value.size() || !std::isfinite(v) || (positive && !(v > 0)))
+    throw std::runtime_error("model file '" + file + "': metadata \"" + key + "\" is '" + value + "', expected " +
+                             (positive ? "a number greater than 0" : "a finite number"));
+  return static_cast<float>(v);
+}
 
 struct Recipe {
   int epochs;

@@ -67,16 +67,6 @@ std::vector<std::string> split_commas(const std::string& s) {
   }
 }
 
-// A metadata value that must be a finite number (and positive, for a standard deviation).
-float metadata_number(const std::string& file, const std::string& key, const std::string& value, bool positive) {
-  char* end = nullptr;
-  const double v = std::strtod(value.c_str(), &end);
-  if (value.empty() || end != value.c_str() + value.size() || !std::isfinite(v) || (positive && !(v > 0)))
-    throw std::runtime_error("model file '" + file + "': metadata \"" + key + "\" is '" + value + "', expected " +
-                             (positive ? "a number greater than 0" : "a finite number"));
-  return static_cast<float>(v);
-}
-
 template <class Net>
 int run(const Options& o, const ctnn::io::File& file) {
   using In = typename Net::in_shape;
@@ -107,8 +97,8 @@ int run(const Options& o, const ctnn::io::File& file) {
       throw std::runtime_error("model file '" + o.model_file +
                                "' has no \"ctnn.normalize.mean\" and \"ctnn.normalize.std\" metadata, which a "
                                "grayscale (FER2013) model needs to normalise its input; train_fer2013 --save writes them");
-    norm = {{metadata_number(o.model_file, "ctnn.normalize.mean", mean->second, false)},
-            {metadata_number(o.model_file, "ctnn.normalize.std", sd->second, true)}};
+    norm = {{fer_presets::metadata_number(o.model_file, "ctnn.normalize.mean", mean->second, false)},
+            {fer_presets::metadata_number(o.model_file, "ctnn.normalize.std", sd->second, true)}};
     normalize = "mean " + mean->second + " std " + sd->second;
     classes.assign(data::kFer2013ClassNames.begin(), data::kFer2013ClassNames.end());
   } else {

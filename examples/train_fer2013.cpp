@@ -276,13 +276,7 @@ int run_model(Options o, const fer_presets::Recipe& recipe) {
     // Normalise as the model was trained: the statistics its file records, else this training set's.
     const auto number = [&](const char* key, float fallback) {
       const auto it = meta.find(key);
-      if (it == meta.end()) return fallback;
-      char* end = nullptr;
-      const double v = std::strtod(it->second.c_str(), &end);
-      if (it->second.empty() || *end != '\0' || !std::isfinite(v) || v <= 0)
-        throw std::runtime_error("'" + o.evaluate + "': metadata \"" + key + "\" is '" + it->second +
-                                 "', expected a number greater than 0");
-      return static_cast<float>(v);
+      return it == meta.end() ? fallback : fer_presets::metadata_number(o.evaluate, key, it->second, true);
     };
     normalize = {{number("ctnn.normalize.mean", normalize.mean[0])}, {number("ctnn.normalize.std", normalize.std[0])}};
     std::printf("evaluating %s (no training; %s names)\n", o.evaluate.c_str(), ctnn::io::naming_name(loaded.naming));
