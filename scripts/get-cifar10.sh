@@ -31,9 +31,9 @@ readonly BIN_FILES=(data_batch_1.bin data_batch_2.bin data_batch_3.bin data_batc
 readonly BIN_BYTES=30730000  # 10,000 records of 1 + 3*32*32 bytes
 
 prog=$(basename "$0")
-die() { echo "$prog: error: $*" >&2; exit 1; }
-say() { echo "$prog: $*"; }
-usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
+ARCHIVE_HINT="is it the CIFAR-10 binary version?"
+# shellcheck source=lib/data-archive.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/data-archive.sh"
 
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
 from="" checksums="" dest="$repo_root/data"
@@ -51,54 +51,9 @@ while [[ $# -gt 0 ]]; do
 done
 [[ -n "$dest" ]] || die "--dest must not be empty"
 
-# ---- tools -------------------------------------------------------------------------------
-if command -v sha256sum >/dev/null 2>&1; then sha256() { sha256sum "$1" | awk '{print $1}'; }
-elif command -v shasum >/dev/null 2>&1; then sha256() { shasum -a 256 "$1" | awk '{print $1}'; }
-else sha256() { die "neither sha256sum nor shasum is installed (needed for --checksums)"; }
-fi
-if command -v md5sum >/dev/null 2>&1; then md5() { md5sum "$1" | awk '{print $1}'; }
-elif command -v md5 >/dev/null 2>&1; then md5() { md5 -q "$1"; }
-else md5() { die "neither md5sum nor md5 is installed (needed to check the download)"; }
-fi
-file_size() { wc -c <"$1" | tr -d ' '; }
-
 # ---- inputs ------------------------------------------------------------------------------
-if [[ -n "$from" ]]; then
-  [[ -e "$from" ]] || die "archive '$from' does not exist"
-  [[ -f "$from" && -r "$from" ]] || die "archive '$from' is not a readable file"
-  if [[ -z "$checksums" && -f "$(dirname "$from")/SHA256SUMS" ]]; then
-    checksums="$(dirname "$from")/SHA256SUMS"
-    say "using checksums from $checksums (beside the archive)"
-  fi
-fi
-if [[ -n "$checksums" ]]; then
-  [[ -f "$checksums" && -r "$checksums" ]] || die "checksum file '$checksums' does not exist or is unreadable"
-  # Normalise to "<hash> <path>" lines; accept "hash  path" and "hash *path" (binary mode).
-  checksum_lines=$(sed -nE 's/^([0-9a-fA-F]{64}) [ *](.+)$/\1 \2/p' "$checksums")
-  [[ -n "$checksum_lines" ]] || die "'$checksums' has no lines of the form '<sha256>  <path>'"
-fi
-
-# Expected sha256 of a path listed in the checksum file, matched on the exact path.
-expected_sha256() { awk -v p="$1" '$2 == p {print tolower($1); exit}' <<<"$checksum_lines"; }
-# Listed files of the data folder ("cifar-10-batches-bin/<name>"), one per line.
-listed_data_files() { awk -v pre="$FOLDER/" 'index($2, pre) == 1 {print substr($2, length(pre) + 1)}' <<<"$checksum_lines"; }
-
-# Checks every listed cifar-10-batches-bin/<file> inside folder $1 (described as $2 in
-# messages); dies on the first mismatch.
-verify_folder() {
-  local folder=$1 where=$2 name want got n=0
-  local names
-  names=$(listed_data_files)
-  [[ -n "$names" ]] || die "'$checksums' lists no $FOLDER/ files to check"
-  while IFS= read -r name; do
-    [[ -f "$folder/$name" ]] || die "$FOLDER/$name is listed in '$checksums' but missing from $where"
-    want=$(expected_sha256 "$FOLDER/$name")
-    got=$(sha256 "$folder/$name")
-    [[ "$got" == "$want" ]] || die "SHA-256 mismatch for $FOLDER/$name in $where: expected $want (from '$checksums'), got $got"
-    n=$((n + 1))
-  done <<<"$names"
-  say "SHA-256 of $n files in $where match $checksums"
-}
+if [[ -n "$from" ]]; then check_archive_argument "$from"; fi
+if [[ -n "$checksums" ]]; then load_checksums; fi
 
 # 0 if folder $1 holds the six .bin files with the right sizes.
 complete_folder() {
@@ -123,11 +78,7 @@ if [[ -e "$target" ]]; then
 fi
 
 # ---- fetch -------------------------------------------------------------------------------
-mkdir -p "$dest" || die "cannot create '$dest'"
-tmp=$(mktemp -d "$dest/.get-cifar10.XXXXXX") || die "cannot create a temporary folder in '$dest'"
-cleanup() { rm -rf "$tmp"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_temporary_folder "$dest"
 
 if [[ -n "$from" ]]; then
   archive=$from
@@ -146,28 +97,11 @@ else
   say "MD5 of the download matches the published $MD5"
 fi
 
-if [[ -n "$checksums" ]]; then
-  want=$(awk -v b="$(basename "$archive")" '{n = $2; sub(/.*\//, "", n)} n == b {print tolower($1); exit}' <<<"$checksum_lines")
-  if [[ -n "$want" ]]; then
-    got=$(sha256 "$archive")
-    [[ "$got" == "$want" ]] || die "SHA-256 mismatch for archive $archive: expected $want, got $got"
-    say "SHA-256 of $(basename "$archive") matches $checksums"
-  else
-    say "note: $checksums has no line for $(basename "$archive"); checking the unpacked files only"
-  fi
-fi
+if [[ -n "$checksums" ]]; then verify_archive "$archive"; fi
 
 # ---- unpack ------------------------------------------------------------------------------
-case "$archive" in
-  *.tar.gz|*.tgz) tar_flags=-xzf ;;
-  *.tar.xz|*.txz) tar_flags=-xJf ;;
-  *.tar) tar_flags=-xf ;;
-  *) die "don't know how to unpack '$archive' (expected .tar.gz, .tgz, .tar.xz or .txz)" ;;
-esac
 mkdir "$tmp/unpack"
-say "unpacking $archive"
-tar "$tar_flags" "$archive" -C "$tmp/unpack" || die "could not unpack '$archive' (damaged, or not a tar archive?)"
-[[ -d "$tmp/unpack/$FOLDER" ]] || die "'$archive' has no $FOLDER/ folder; is it the CIFAR-10 binary version?"
+unpack_archive "$archive" "$tmp/unpack"
 for f in "${BIN_FILES[@]}"; do
   [[ -f "$tmp/unpack/$FOLDER/$f" ]] || die "'$archive' lacks $FOLDER/$f"
   size=$(file_size "$tmp/unpack/$FOLDER/$f")
@@ -177,6 +111,5 @@ done
 if [[ -n "$checksums" ]]; then verify_folder "$tmp/unpack/$FOLDER" "the unpacked '$archive'"; fi
 
 # ---- move into place (rename within one file system) --------------------------------------
-if [[ -e "$target" ]]; then mv "$target" "$tmp/old" || die "cannot move the incomplete '$target' aside"; fi
-mv "$tmp/unpack/$FOLDER" "$target" || die "cannot move the unpacked folder to '$target'"
+move_into_place "$tmp/unpack/$FOLDER" "$target"
 say "CIFAR-10 is ready in $target"

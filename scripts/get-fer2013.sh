@@ -34,9 +34,9 @@ readonly FILES=(fer2013-train.bin fer2013-test.bin fer2013-labels.txt fer2013-in
 readonly RECORD_BYTES=2305  # 1 label byte + 48*48 pixels
 
 prog=$(basename "$0")
-die() { echo "$prog: error: $*" >&2; exit 1; }
-say() { echo "$prog: $*"; }
-usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; }
+ARCHIVE_HINT="is it fer2013-binary.tar.xz?"
+# shellcheck source=lib/data-archive.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/data-archive.sh"
 
 repo_root=$(cd "$(dirname "$0")/.." && pwd)
 from="" csv="" checksums="" dest="$repo_root/data"
@@ -65,51 +65,16 @@ if [[ -z "$from" && -z "$csv" ]]; then
 fi
 [[ -z "$csv" || -z "$checksums" ]] || die "--checksums applies to --from archives only"
 
-# ---- tools -------------------------------------------------------------------------------
-if command -v sha256sum >/dev/null 2>&1; then sha256() { sha256sum "$1" | awk '{print $1}'; }
-elif command -v shasum >/dev/null 2>&1; then sha256() { shasum -a 256 "$1" | awk '{print $1}'; }
-else sha256() { die "neither sha256sum nor shasum is installed (needed for --checksums)"; }
-fi
-file_size() { wc -c <"$1" | tr -d ' '; }
-
 # ---- inputs ------------------------------------------------------------------------------
 if [[ -n "$from" ]]; then
-  [[ -e "$from" ]] || die "archive '$from' does not exist"
-  [[ -f "$from" && -r "$from" ]] || die "archive '$from' is not a readable file"
-  if [[ -z "$checksums" && -f "$(dirname "$from")/SHA256SUMS" ]]; then
-    checksums="$(dirname "$from")/SHA256SUMS"
-    say "using checksums from $checksums (beside the archive)"
-  fi
+  check_archive_argument "$from"
 fi
 if [[ -n "$csv" ]]; then
   [[ -e "$csv" ]] || die "CSV file '$csv' does not exist"
   [[ -f "$csv" && -r "$csv" ]] || die "CSV file '$csv' is not a readable file"
   command -v perl >/dev/null 2>&1 || die "perl is needed to convert the CSV (Debian: apt-get install perl-base)"
 fi
-if [[ -n "$checksums" ]]; then
-  [[ -f "$checksums" && -r "$checksums" ]] || die "checksum file '$checksums' does not exist or is unreadable"
-  # Normalise to "<hash> <path>" lines; accept "hash  path" and "hash *path" (binary mode).
-  checksum_lines=$(sed -nE 's/^([0-9a-fA-F]{64}) [ *](.+)$/\1 \2/p' "$checksums")
-  [[ -n "$checksum_lines" ]] || die "'$checksums' has no lines of the form '<sha256>  <path>'"
-fi
-
-expected_sha256() { awk -v p="$1" '$2 == p {print tolower($1); exit}' <<<"$checksum_lines"; }
-listed_data_files() { awk -v pre="$FOLDER/" 'index($2, pre) == 1 {print substr($2, length(pre) + 1)}' <<<"$checksum_lines"; }
-
-# Checks every listed fer2013-binary/<file> inside folder $1 (described as $2); dies on a mismatch.
-verify_folder() {
-  local folder=$1 where=$2 name want got n=0 names
-  names=$(listed_data_files)
-  [[ -n "$names" ]] || die "'$checksums' lists no $FOLDER/ files to check"
-  while IFS= read -r name; do
-    [[ -f "$folder/$name" ]] || die "$FOLDER/$name is listed in '$checksums' but missing from $where"
-    want=$(expected_sha256 "$FOLDER/$name")
-    got=$(sha256 "$folder/$name")
-    [[ "$got" == "$want" ]] || die "SHA-256 mismatch for $FOLDER/$name in $where: expected $want (from '$checksums'), got $got"
-    n=$((n + 1))
-  done <<<"$names"
-  say "SHA-256 of $n files in $where match $checksums"
-}
+if [[ -n "$checksums" ]]; then load_checksums; fi
 
 # 0 if folder $1 holds the four files and the .bin sizes are whole records.
 complete_folder() {
@@ -134,34 +99,13 @@ if [[ -e "$target" ]]; then
   say "$target exists but is incomplete; it will be replaced once a fresh copy is ready"
 fi
 
-mkdir -p "$dest" || die "cannot create '$dest'"
-tmp=$(mktemp -d "$dest/.get-fer2013.XXXXXX") || die "cannot create a temporary folder in '$dest'"
-cleanup() { rm -rf "$tmp"; }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+make_temporary_folder "$dest"
 mkdir "$tmp/unpack"
 
 if [[ -n "$from" ]]; then
   # ---- archive -----------------------------------------------------------------------------
-  if [[ -n "$checksums" ]]; then
-    want=$(awk -v b="$(basename "$from")" '{n = $2; sub(/.*\//, "", n)} n == b {print tolower($1); exit}' <<<"$checksum_lines")
-    if [[ -n "$want" ]]; then
-      got=$(sha256 "$from")
-      [[ "$got" == "$want" ]] || die "SHA-256 mismatch for archive $from: expected $want, got $got"
-      say "SHA-256 of $(basename "$from") matches $checksums"
-    else
-      say "note: $checksums has no line for $(basename "$from"); checking the unpacked files only"
-    fi
-  fi
-  case "$from" in
-    *.tar.gz|*.tgz) tar_flags=-xzf ;;
-    *.tar.xz|*.txz) tar_flags=-xJf ;;
-    *.tar) tar_flags=-xf ;;
-    *) die "don't know how to unpack '$from' (expected .tar.xz, .txz, .tar.gz, .tgz or .tar)" ;;
-  esac
-  say "unpacking $from"
-  tar "$tar_flags" "$from" -C "$tmp/unpack" || die "could not unpack '$from' (damaged, or not a tar archive?)"
-  [[ -d "$tmp/unpack/$FOLDER" ]] || die "'$from' has no $FOLDER/ folder; is it fer2013-binary.tar.xz?"
+  if [[ -n "$checksums" ]]; then verify_archive "$from"; fi
+  unpack_archive "$from" "$tmp/unpack"
   for f in "${FILES[@]}"; do [[ -f "$tmp/unpack/$FOLDER/$f" ]] || die "'$from' lacks $FOLDER/$f"; done
   complete_folder "$tmp/unpack/$FOLDER" ||
     die "a .bin file in '$from' is empty or not a whole number of $RECORD_BYTES-byte records"
@@ -235,6 +179,5 @@ else
 fi
 
 # ---- move into place (rename within one file system) --------------------------------------
-if [[ -e "$target" ]]; then mv "$target" "$tmp/old" || die "cannot move the incomplete '$target' aside"; fi
-mv "$tmp/unpack/$FOLDER" "$target" || die "cannot move the new folder to '$target'"
+move_into_place "$tmp/unpack/$FOLDER" "$target"
 say "FER2013 is ready in $target"
