@@ -48,11 +48,13 @@
 #include <ctnn/train/sweep.hpp>
 
 #include "models.hpp"
+#include "trainer_options.hpp"
 
 namespace data = ctnn::data;
 namespace fs = std::filesystem;
 
-struct Options {
+// The run options (--seed, --threads, limits, --metrics, --no-prefetch, --save) are trainer::RunOptions.
+struct Options : trainer::RunOptions {
   std::string data_dir = "data/cifar-10-batches-bin";
   std::string model = "seed";
   int epochs = 0;
@@ -69,13 +71,6 @@ struct Options {
   std::string nesterov;             // on | off; empty: the preset's
   std::string lookahead;            // on | off
   std::string decay_norm_and_bias;  // on | off
-  std::uint64_t seed = 1;
-  int threads = 0;
-  std::size_t train_limit = data::kAllRecords;
-  std::size_t test_limit = data::kAllRecords;
-  std::string metrics;
-  bool prefetch = true;
-  std::string save;
   bool torch_names = false;
   std::string checkpoint_dir;
   std::string resume_dir;
@@ -675,16 +670,7 @@ int run_sweep(const Options& base) {
   return 0;
 }
 
-// CLI11's PositiveNumber prints the whole double range on failure; this says it plainly.
-const CLI::Validator positive = CLI::Validator(
-    [](std::string& value) -> std::string {
-      try {
-        if (std::stod(value) > 0) return {};
-      } catch (...) {
-      }
-      return "must be a number greater than 0, got '" + value + "'";
-    },
-    "> 0");
+using trainer::positive;
 
 int main(int argc, char** argv) {
   CLI::App app{"Train a CNN on CIFAR-10 on the CPU with ctnn. Options left unset take the model preset's recipe."};
@@ -728,13 +714,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--normalize", o.normalize, "cifar (CIFAR-10 mean/std) | half (0.5/0.5, the coursework's) (seed: cifar)")
       ->check(CLI::IsMember({"cifar", "half"}));
-  app.add_option("--seed", o.seed, "Seed for initialisation, shuffling and augmentation")->capture_default_str();
-  app.add_option("--threads", o.threads, "Threads (default: OMP_NUM_THREADS or all cores)")->check(CLI::Range(1, 1024));
-  app.add_option("--train-limit", o.train_limit, "Use only the first N training images")->check(positive);
-  app.add_option("--test-limit", o.test_limit, "Use only the first N test images")->check(positive);
-  app.add_option("--metrics", o.metrics, "Write per-epoch metrics to this CSV file (rewritten after each epoch)");
-  app.add_flag("!--no-prefetch", o.prefetch, "Prepare batches in the training thread instead of a background thread");
-  app.add_option("--save", o.save, "Write the final model to this safetensors file")->type_name("FILE");
+  trainer::add_run_options(app, o);
   app.add_flag("--torch-names", o.torch_names,
                "With --save: name tensors as the equivalent torch.nn.Sequential would (nn.Flatten before the Linear)");
   app.add_option("--checkpoint", o.checkpoint_dir,

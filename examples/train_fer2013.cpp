@@ -37,11 +37,13 @@
 #include <ctnn/train/progress.hpp>
 
 #include "fer_models.hpp"
+#include "trainer_options.hpp"
 
 namespace data = ctnn::data;
 namespace fs = std::filesystem;
 
-struct Options {
+// The run options (--seed, --threads, limits, --metrics, --no-prefetch, --save) are trainer::RunOptions.
+struct Options : trainer::RunOptions {
   std::string data_dir = "data/fer2013-binary";
   std::string csv;
   std::string model = "fast";
@@ -56,13 +58,6 @@ struct Options {
   double label_smoothing = -1;
   int tta = -1;
   std::string test_split = "both";
-  std::uint64_t seed = 1;
-  int threads = 0;
-  std::size_t train_limit = data::kAllRecords;
-  std::size_t test_limit = data::kAllRecords;
-  std::string metrics;
-  bool prefetch = true;
-  std::string save;
   std::string evaluate;  // a saved model to evaluate instead of training
 };
 
@@ -151,17 +146,12 @@ int run(const Options& o, Net& net, Optimizer& optimizer, const ctnn::Schedule& 
     Split r{ctnn::train::ConfusionMatrix(test.set.class_names), ctnn::train::ConfusionMatrix(test.set.class_names),
             ctnn::train::ConfusionMatrix(test.set.class_names)};
     ctnn::train::TestTimeAugmentation<Net> tta(tta_options(level));
-    net.eval();
-    for (auto& batch : test_loader.epoch(0)) {
-      const auto y = tta.logits(net, batch.images);
-      for (std::size_t i = 0; i < batch.size(); ++i) {
-        const float* z = y.sample(i);
-        const auto pred = static_cast<std::size_t>(std::max_element(z, z + Net::out_shape::size) - z);
-        const auto truth = static_cast<std::size_t>(batch.labels[i]);
-        r.all.add(truth, pred);
-        (batch.indices[i] < test.public_count ? r.pub : r.priv).add(truth, pred);
-      }
-    }
+    ctnn::train::for_each_prediction(
+        net, test_loader, [&](const auto& images) { return tta.logits(net, images); },
+        [&](std::size_t truth, std::size_t predicted, std::size_t index) {
+          r.all.add(truth, predicted);
+          (index < test.public_count ? r.pub : r.priv).add(truth, predicted);
+        });
     return r;
   };
   const auto parts = [&](const Split& r) {
@@ -320,16 +310,7 @@ int run_model(Options o, const fer_presets::Recipe& recipe) {
   return with_optimizer(data::compose<data::Fer2013Shape>(data::ToTensor{}, normalize));
 }
 
-// CLI11's PositiveNumber prints the whole double range on failure; this says it plainly.
-const CLI::Validator positive = CLI::Validator(
-    [](std::string& value) -> std::string {
-      try {
-        if (std::stod(value) > 0) return {};
-      } catch (...) {
-      }
-      return "must be a number greater than 0, got '" + value + "'";
-    },
-    "> 0");
+using trainer::positive;
 
 int main(int argc, char** argv) {
   CLI::App app{"Train a VGG-style CNN on FER2013 (48x48 grayscale faces, 7 expressions) on the CPU with ctnn. "
@@ -342,7 +323,7 @@ int main(int argc, char** argv) {
   app.add_option("--model", o.model, "fast (32-64-128, 6 convs) | strong (64-128-256, 6 convs)")
       ->check(CLI::IsMember({"fast", "strong"}))
       ->capture_default_str();
-  app.add_option("--epochs", o.epochs, "Epochs to train (fast: 25, strong: 30)")->check(CLI::Range(1, 100000));
+  app.add_option("--epochs", o.epochs, "Epochs to train (fast: 25, strong: 60)")->check(CLI::Range(1, 100000));
   app.add_option("--batch-size", o.batch_size, "Mini-batch size (64)")->check(CLI::Range(1, 65536));
   app.add_option("--lr", o.lr, "Learning rate, the first epoch's with --schedule cosine (1e-3)")->check(positive);
   app.add_option("--optimizer", o.optimizer, "sgd (Nesterov momentum) | adam | adamw (fast: adam, strong: adamw)")
@@ -355,7 +336,7 @@ int main(int argc, char** argv) {
                      ctnn::detail::kScheduleGrammar + " (cosine: from --lr towards 0 over the run)");
   app.add_option("--augment", o.augment,
                  "Training transform: none | crop-flip (4-pixel shifts + mirror) | crop-flip-rotate (also +-10 "
-                 "degrees, +-10 % zoom) (fast: crop-flip, strong: crop-flip-rotate)")
+                 "degrees, +-10 % zoom) (both presets: crop-flip)")
       ->check(CLI::IsMember({"none", "crop-flip", "crop-flip-rotate"}));
   app.add_option("--label-smoothing", o.label_smoothing, "Label smoothing of the cross-entropy (fast: 0.1)")
       ->check(CLI::Range(0.0, 0.999));
@@ -365,18 +346,12 @@ int main(int argc, char** argv) {
   app.add_option("--test-split", o.test_split, "Test on public (PublicTest), private (PrivateTest) or both")
       ->check(CLI::IsMember({"public", "private", "both"}))
       ->capture_default_str();
-  app.add_option("--seed", o.seed, "Seed for initialisation, shuffling and augmentation")->capture_default_str();
-  app.add_option("--threads", o.threads, "Threads (default: OMP_NUM_THREADS or all cores)")->check(CLI::Range(1, 1024));
-  app.add_option("--train-limit", o.train_limit, "Use only the first N training images")->check(positive);
-  app.add_option("--test-limit", o.test_limit, "Use only the first N test images")->check(positive);
-  app.add_option("--metrics", o.metrics, "Write per-epoch metrics to this CSV file (rewritten after each epoch)");
-  app.add_flag("!--no-prefetch", o.prefetch, "Prepare batches in the training thread instead of a background thread");
-  app.add_option("--save", o.save, "Write the final model to this safetensors file")->type_name("FILE");
+  CLI::Option* save = trainer::add_run_options(app, o);
   app.add_option("--evaluate", o.evaluate,
                  "Evaluate this saved model (from --save; with its --model) on the test split instead of training: "
                  "accuracy at each --tta level, per-class accuracy, confusion matrix")
       ->type_name("FILE")
-      ->excludes("--save");
+      ->excludes(save);
   CLI11_PARSE(app, argc, argv);
 
   try {

@@ -66,10 +66,11 @@ if [[ -n "$predict" ]]; then
   grep -q "is a grayscale (FER2013) model" "$work/bad0.log" || fail "unclear --normalize message: $(cat "$work/bad0.log")"
 fi
 
+# strong with rotation/zoom (not its default) and ten views: every augmentation path runs.
 "$train" --data-dir "$data" --model strong --epochs 1 --train-limit 256 --test-limit 100 --tta 3 \
-         >"$work/strong.log" 2>&1 || { cat "$work/strong.log"; fail "strong run failed"; }
+         --augment crop-flip-rotate >"$work/strong.log" 2>&1 || { cat "$work/strong.log"; fail "strong run failed"; }
 grep -q "adamw lr 0.001" "$work/strong.log" || fail "strong recipe not printed"
-grep -q "augment crop-flip-rotate" "$work/strong.log" || fail "strong augmentation not printed"
+grep -q "augment crop-flip-rotate" "$work/strong.log" || fail "rotation augmentation not printed"
 grep -q "final test accuracy, test-time augmentation 3 (ten views" "$work/strong.log" || fail "strong: no ten-view accuracy"
 
 if "$train" --data-dir "$data" --schedule "cosine:x" --epochs 1 --train-limit 64 >"$work/bad.log" 2>&1; then

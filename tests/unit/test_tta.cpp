@@ -2,6 +2,7 @@
 // references, evaluate_tta against logits averaged by hand, and a flip-invariant network.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <vector>
 
@@ -9,6 +10,7 @@
 
 #include "ctnn/data/dataloader.hpp"
 #include "ctnn/data/transforms.hpp"
+#include "ctnn/train/confusion.hpp"
 #include "ctnn/train/loop.hpp"
 #include "ctnn/train/tta.hpp"
 
@@ -238,4 +240,51 @@ TEST_CASE("tta: corners averages the mirrored pairs of the image and its four di
   CHECK_THROWS_WITH_AS(train::TestTimeAugmentation<ConvNet>({.corners = 8}),
                        doctest::Contains("a corner shift of 8 pixels needs images larger than that"),
                        std::invalid_argument);
+}
+
+TEST_CASE("tta: for_each_prediction records each sample once, with the arg-max of the TTA logits and its index") {
+  auto set = random_set(23, 5);
+  data::DataLoader loader(set, kNormalize, {.batch_size = 8, .shuffle = true, .seed = 3});  // 8 + 8 + 7
+  ConvNet net(11);
+  train::TestTimeAugmentation<ConvNet> tta({.translate = true});
+  const auto tta_logits = [&](const auto& images) { return tta.logits(net, images); };
+
+  // By hand: the arg-max of each row of the TTA logits, keyed by data-set index.
+  std::vector<int> want(set.size(), -1);
+  net.eval();
+  for (auto& batch : loader.epoch(4)) {
+    const auto y = tta.logits(net, batch.images);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const float* z = y.sample(i);
+      want[batch.indices[i]] = static_cast<int>(std::max_element(z, z + 3) - z);
+    }
+  }
+  std::vector<int> got(set.size(), -1), seen(set.size(), 0);
+  train::ConfusionMatrix even(set.class_names), odd(set.class_names);
+  train::for_each_prediction(
+      net, loader, tta_logits,
+      [&](std::size_t truth, std::size_t predicted, std::size_t index) {
+        REQUIRE(index < set.size());
+        CHECK(truth == static_cast<std::size_t>(set.labels[index]));
+        got[index] = static_cast<int>(predicted);
+        ++seen[index];
+        (index % 2 ? odd : even).add(truth, predicted);
+      },
+      4);
+  CHECK(got == want);
+  CHECK(seen == std::vector<int>(set.size(), 1));
+  CHECK(even.total() == 12);
+  CHECK(odd.total() == 11);
+  // Together the two parts give evaluate_tta's accuracy.
+  const auto r = train::evaluate_tta(net, loader, tta, 4);
+  CHECK(static_cast<double>(even.correct() + odd.correct()) / 23 == doctest::Approx(r.accuracy));
+
+  set.labels[17] = 3;  // the network has 3 outputs: 0..2
+  data::DataLoader bad(set, kNormalize, {.batch_size = 8});
+  std::size_t recorded = 0;
+  CHECK_THROWS_WITH_AS(
+      train::for_each_prediction(net, bad, tta_logits, [&](std::size_t, std::size_t, std::size_t) { ++recorded; }),
+      "for_each_prediction: label 3 of data-set sample 17 is outside 0..2 (the network has 3 outputs)",
+      std::invalid_argument);
+  CHECK(recorded == 16);  // the first two batches; none of the batch holding sample 17
 }

@@ -166,6 +166,31 @@ class ConfusionMatrix {
   std::vector<std::string> names_;
 };
 
+// Eval-mode pass over a loader that calls record(truth, predicted, index) for every sample: its
+// label, the arg-max of its row of logits(images) (the first on ties, as ConfusionMatrix::add)
+// and its index in the loader's data set, so that a caller can split the counts by any property
+// of the sample (FER2013's PublicTest and PrivateTest parts, say). `logits` is net.forward or a
+// TestTimeAugmentation's logits. A label outside 0..outputs-1 throws before its batch is
+// recorded. Leaves the network in eval mode.
+template <class Net, class Loader, class Logits, class Record>
+void for_each_prediction(Net& net, Loader& loader, Logits&& logits, Record&& record, std::uint64_t epoch = 0) {
+  constexpr std::size_t k = Net::out_shape::size;
+  net.eval();
+  for (auto& batch : loader.epoch(epoch)) {
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      if (batch.labels[i] < 0 || static_cast<std::size_t>(batch.labels[i]) >= k)
+        throw std::invalid_argument("for_each_prediction: label " + std::to_string(batch.labels[i]) +
+                                    " of data-set sample " + std::to_string(batch.indices[i]) + " is outside 0.." +
+                                    std::to_string(k - 1) + " (the network has " + std::to_string(k) + " outputs)");
+    const auto& y = logits(batch.images);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto* z = y.sample(i);
+      record(static_cast<std::size_t>(batch.labels[i]), static_cast<std::size_t>(std::max_element(z, z + k) - z),
+             batch.indices[i]);
+    }
+  }
+}
+
 // Eval-mode pass over a loader (as ctnn::train::evaluate), counting every prediction.
 // Leaves the network in eval mode.
 template <class Net, class Loader>

@@ -1,0 +1,48 @@
+#pragma once
+// What train_cifar10 and train_fer2013 share on the command line: the run options that do not
+// depend on the data set or the model (seed, threads, data limits, metrics file, prefetching,
+// the saved model), added in one place so that both trainers spell and check them alike.
+#include <CLI/CLI.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include <ctnn/data/image_set.hpp>
+
+namespace trainer {
+
+struct RunOptions {
+  std::uint64_t seed = 1;
+  int threads = 0;  // 0: OMP_NUM_THREADS or all cores
+  std::size_t train_limit = ctnn::data::kAllRecords;
+  std::size_t test_limit = ctnn::data::kAllRecords;
+  std::string metrics;  // per-epoch CSV
+  bool prefetch = true;
+  std::string save;     // the final model, safetensors
+};
+
+// CLI11's PositiveNumber prints the whole double range on failure; this says it plainly.
+inline const CLI::Validator positive = CLI::Validator(
+    [](std::string& value) -> std::string {
+      try {
+        if (std::stod(value) > 0) return {};
+      } catch (...) {
+      }
+      return "must be a number greater than 0, got '" + value + "'";
+    },
+    "> 0");
+
+// Adds --seed, --threads, --train-limit, --test-limit, --metrics, --no-prefetch and --save;
+// returns --save, which a trainer may make exclusive with its own options.
+inline CLI::Option* add_run_options(CLI::App& app, RunOptions& o) {
+  app.add_option("--seed", o.seed, "Seed for initialisation, shuffling and augmentation")->capture_default_str();
+  app.add_option("--threads", o.threads, "Threads (default: OMP_NUM_THREADS or all cores)")->check(CLI::Range(1, 1024));
+  app.add_option("--train-limit", o.train_limit, "Use only the first N training images")->check(positive);
+  app.add_option("--test-limit", o.test_limit, "Use only the first N test images")->check(positive);
+  app.add_option("--metrics", o.metrics, "Write per-epoch metrics to this CSV file (rewritten after each epoch)");
+  app.add_flag("!--no-prefetch", o.prefetch, "Prepare batches in the training thread instead of a background thread");
+  return app.add_option("--save", o.save, "Write the final model to this safetensors file")->type_name("FILE");
+}
+
+}  // namespace trainer
