@@ -36,6 +36,7 @@
 #include <ctnn/data/transforms.hpp>
 #include <ctnn/io/image.hpp>
 #include <ctnn/io/safetensors.hpp>
+#include <ctnn/train/confusion.hpp>
 
 #include "fer_models.hpp"
 #include "models.hpp"
@@ -125,31 +126,16 @@ int run(const Options& o, const ctnn::io::File& file) {
     }();
     data::DataLoader loader(test, to_tensor, {.batch_size = 500});
     const std::size_t K = Net::out_shape::size;
-    std::vector<std::size_t> confusion(K * K, 0);  // [true][predicted]
-    std::size_t correct = 0;
-    for (auto& batch : loader.epoch(0)) {
-      const auto y = net.forward(batch.images);
-      for (std::size_t i = 0; i < batch.size(); ++i) {
-        const float* row = y.data() + i * K;
-        const auto pred = static_cast<std::size_t>(std::max_element(row, row + K) - row);
-        const auto truth = static_cast<std::size_t>(batch.labels[i]);
-        ++confusion[truth * K + pred];
-        correct += pred == truth;
-      }
-    }
-    std::printf("test accuracy %.2f%% (%zu / %zu images of %s)\n\n", 100.0 * static_cast<double>(correct) / static_cast<double>(test.size()),
-                correct, test.size(), o.eval_dir.c_str());
+    const auto cm = ctnn::train::confusion_matrix(net, loader, classes);
+    std::printf("test accuracy %.2f%% (%zu / %zu images of %s)\n\n", 100.0 * cm.accuracy(), cm.correct(), cm.total(),
+                o.eval_dir.c_str());
     std::printf("confusion matrix (rows: true class, columns: predicted)\n%11s", "");
     for (std::size_t p = 0; p < K; ++p) std::printf(" %5.5s", classes[p].c_str());
     std::printf("  accuracy\n");
     for (std::size_t t = 0; t < K; ++t) {
       std::printf("%-11.11s", classes[t].c_str());
-      std::size_t row_total = 0;
-      for (std::size_t p = 0; p < K; ++p) {
-        std::printf(" %5zu", confusion[t * K + p]);
-        row_total += confusion[t * K + p];
-      }
-      std::printf("  %6.2f%%\n", row_total ? 100.0 * static_cast<double>(confusion[t * K + t]) / static_cast<double>(row_total) : 0.0);
+      for (std::size_t p = 0; p < K; ++p) std::printf(" %5zu", cm.count(t, p));
+      std::printf("  %6.2f%%\n", 100.0 * cm.recall(t));
     }
     return 0;
   }

@@ -197,8 +197,12 @@ template <class Net, class Loader>
 ConfusionMatrix confusion_matrix(Net& net, Loader& loader, std::vector<std::string> class_names,
                                  std::uint64_t epoch = 0) {
   ConfusionMatrix cm(std::move(class_names));
-  net.eval();
-  for (auto& batch : loader.epoch(epoch)) cm.add(net.forward(batch.images), batch.labels);
+  if (Net::out_shape::size != cm.num_classes())
+    throw std::invalid_argument("ConfusionMatrix::add: the network gives " + std::to_string(Net::out_shape::size) +
+                                " outputs per sample, the matrix has " + std::to_string(cm.num_classes()) + " classes");
+  for_each_prediction(
+      net, loader, [&](const auto& images) -> decltype(auto) { return net.forward(images); },
+      [&](std::size_t truth, std::size_t predicted, std::size_t) { cm.add(truth, predicted); }, epoch);
   return cm;
 }
 
