@@ -2,8 +2,11 @@
 #
 # 1. The io tests (test_safetensors.cpp, test_checkpoint.cpp) include ctnn/io/*.hpp, which need
 #    nlohmann/json (Debian: nlohmann-json3-dev); the core library does not.
-find_package(nlohmann_json 3.2 REQUIRED)
-target_link_libraries(ctnn_tests PRIVATE nlohmann_json::nlohmann_json)
+#    They link ctnn::io, which carries it.
+if(NOT TARGET ctnn::io)
+  message(FATAL_ERROR "ctnn's tests need nlohmann-json for ctnn/io (Debian: apt-get install nlohmann-json3-dev)")
+endif()
+target_link_libraries(ctnn_tests PRIVATE ctnn::io)
 
 # 2. -DCTNN_SANITIZE=ON adds ctnn_tests_sanitized: the unit tests built with AddressSanitizer and
 #    UndefinedBehaviorSanitizer (any report fails), registered as the test "sanitized.unit_tests".
@@ -21,7 +24,7 @@ if(CTNN_SANITIZE)
   target_compile_options(ctnn_tests_sanitized PRIVATE ${_ctnn_sanitize} -O1 -g)
   target_link_options(ctnn_tests_sanitized PRIVATE ${_ctnn_sanitize})
   target_link_libraries(ctnn_tests_sanitized PRIVATE ctnn::ctnn ctnn_project_flags doctest::doctest
-                        nlohmann_json::nlohmann_json)
+                        ctnn::io)
   target_include_directories(ctnn_tests_sanitized PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
   target_compile_definitions(ctnn_tests_sanitized PRIVATE CTNN_GOLDEN_DIR="${CMAKE_CURRENT_SOURCE_DIR}/golden/data")
   # One test running every case in one process (scripts/test-sanitizers.sh runs the binary
@@ -30,5 +33,5 @@ if(CTNN_SANITIZE)
   # halt_on_error make any report a failure.
   add_test(NAME sanitized.unit_tests COMMAND ctnn_tests_sanitized)
   set_tests_properties(sanitized.unit_tests PROPERTIES PROCESSORS 2 ENVIRONMENT
-    "CTNN_CIFAR10_DIR=${CTNN_CIFAR10_DIR};CTNN_CIFAR10_SAMPLE=${CTNN_CIFAR10_SAMPLE};OMP_NUM_THREADS=2;ASAN_OPTIONS=detect_leaks=0:halt_on_error=1;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
+    "CTNN_CIFAR10_DIR=${CTNN_CIFAR10_DIR};CTNN_FER2013_DIR=${CTNN_FER2013_DIR};OMP_NUM_THREADS=2;ASAN_OPTIONS=detect_leaks=0:halt_on_error=1;UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1")
 endif()

@@ -41,7 +41,9 @@ from PIL import Image
 from torchvision import transforms as T
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_SAMPLE = os.path.join(HERE, "..", "..", "..", "shared", "data", "cifar-10-sample", "test_batch_head.bin")
+# The records are read from the unpacked test batch (scripts/get-cifar10.sh); only the first 500
+# are used, the same records as the unit tests' sample (tests/support/data.hpp).
+DEFAULT_SAMPLE = os.path.join(HERE, "..", "..", "data", "cifar-10-batches-bin", "test_batch.bin")
 RECORD = 1 + 3 * 32 * 32
 INDICES = [0, 7, 123, 499]  # a cat, a horse, ..., the last record of the sample
 M = 2
@@ -89,7 +91,9 @@ def u8(img):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--sample", default=os.environ.get("CTNN_CIFAR10_SAMPLE", DEFAULT_SAMPLE))
+    ap.add_argument("--sample", default=os.path.join(os.environ["CTNN_CIFAR10_DIR"], "test_batch.bin")
+                    if os.environ.get("CTNN_CIFAR10_DIR") else DEFAULT_SAMPLE,
+                    help="a CIFAR-10 binary batch whose first 500 records are read (default: data/ test_batch.bin)")
     ap.add_argument("--out", default=os.path.join(HERE, "data"))
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)

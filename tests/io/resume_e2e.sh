@@ -11,6 +11,8 @@
 # 5. --torch-names; predict reads both namings, classifies a PGM image, and --eval
 set -euo pipefail
 train=$1 predict=$2 cifar=$3 work=$4
+source "$(dirname "${BASH_SOURCE[0]}")/../support/require_data.sh"
+require_cifar10 "$cifar"
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work"

@@ -7,7 +7,8 @@
 # Exits 77 (CTest: skipped) when DATA_DIR is absent (scripts/get-fer2013.sh makes it).
 set -euo pipefail
 train=$1 data=$2 work=$3 predict=${4:-}
-[[ -f "$data/fer2013-train.bin" ]] || { echo "SKIP: no FER2013 in '$data' (scripts/get-fer2013.sh)"; exit 77; }
+source "$(dirname "${BASH_SOURCE[0]}")/../support/require_data.sh"
+require_fer2013 "$data"
 rm -rf "$work" && mkdir -p "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 

@@ -6,6 +6,8 @@
 #   speedrun_e2e.sh TRAIN_CIFAR10 DATA_DIR WORK_DIR
 set -euo pipefail
 train=$1 data=$2 work=$3
+source "$(dirname "${BASH_SOURCE[0]}")/../support/require_data.sh"
+require_cifar10 "$data"
 rm -rf "$work" && mkdir -p "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 

@@ -7,6 +7,8 @@
 # 4. --plot on a single run writes its metrics and figures
 set -euo pipefail
 train=$1 cifar=$2 work=$3
+source "$(dirname "${BASH_SOURCE[0]}")/../support/require_data.sh"
+require_cifar10 "$cifar"
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work"

