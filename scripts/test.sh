@@ -3,6 +3,8 @@
 #
 #   scripts/test.sh [--data-archive PATH]
 #
+# 0. Installs the Debian packages the build and the tests need when run as root and any is
+#    missing (scripts/lib/packages.sh); otherwise prints the apt-get line and stops.
 # 1. Puts CIFAR-10 into <repo>/data/cifar-10-batches-bin with scripts/get-cifar10.sh, from
 #      --data-archive PATH, else $CTNN_CIFAR10_ARCHIVE, else ../shared/data/cifar-10-binary.tar.xz
 #      (next to the repository) if it exists, else by downloading it (needs curl or wget).
@@ -14,7 +16,8 @@
 # 3. Runs `ctest --test-dir build --output-on-failure -j2` and exits with its status.
 #
 # Environment: CTNN_BUILD_JOBS (default: nproc) and CTNN_TEST_JOBS (default: 2) override the
-# parallelism; CTNN_CIFAR10_ARCHIVE and CTNN_FER2013_ARCHIVE are described above.
+# parallelism; CTNN_CIFAR10_ARCHIVE and CTNN_FER2013_ARCHIVE are described above;
+# CTNN_SKIP_PACKAGES=1 skips step 0.
 set -euo pipefail
 
 prog=scripts/test.sh
@@ -32,6 +35,10 @@ while [[ $# -gt 0 ]]; do
     *) printf '%s: error: unknown argument %s\n' "$prog" "'$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
+
+# ---- 0. packages -----------------------------------------------------------------------------
+source "$repo/scripts/lib/packages.sh"
+ctnn_require_packages "$prog" "${CTNN_BUILD_PACKAGES[@]}" "${CTNN_TEST_PACKAGES[@]}"
 
 # ---- 1. data --------------------------------------------------------------------------------
 if [[ -n "$archive" ]]; then

@@ -3,6 +3,8 @@
 #
 #   scripts/train.sh [--data-archive PATH] [train_cifar10 options...]
 #
+# As root it first installs the Debian packages the build needs when any is missing
+# (scripts/lib/packages.sh); otherwise it prints the apt-get line and stops.
 # Data comes from --data-archive PATH (a cifar-10-binary .tar.gz or .tar.xz), else
 # $CTNN_CIFAR10_ARCHIVE, else ../shared/data/cifar-10-binary.tar.xz beside the repository if it
 # exists, else the official download (scripts/get-cifar10.sh checks its checksum).
@@ -20,6 +22,9 @@ while [[ $# -gt 0 ]]; do
     *) args+=("$1"); shift ;;
   esac
 done
+source "$repo/scripts/lib/packages.sh"
+ctnn_require_packages scripts/train.sh "${CTNN_BUILD_PACKAGES[@]}"
+
 if [[ -z "$archive" && -f "$repo/../shared/data/cifar-10-binary.tar.xz" ]]; then
   archive="$repo/../shared/data/cifar-10-binary.tar.xz"
 fi
