@@ -7,10 +7,12 @@
 #   <prefix>/<libdir>/cmake/ctnn/ctnnConfig.cmake          find_package(ctnn CONFIG) entry point
 #   <prefix>/<libdir>/cmake/ctnn/ctnnConfigVersion.cmake   SameMajorVersion, arch-independent
 #   <prefix>/<libdir>/cmake/ctnn/ctnnTargets.cmake         the imported target ctnn::ctnn
+#   <prefix>/<libdir>/cmake/ctnn/ctnnIoTargets.cmake       ctnn::io (ctnn/io/ + nlohmann_json),
+#                                                          when nlohmann_json was found
 #   <prefix>/<libdir>/cmake/ctnn/ctnnXsimdFix.cmake        see that file (Debian's xsimd + xtl)
 # Everything is relative to the prefix, so the installed tree can be moved.
 #
-# Only the `ctnn` target is exported. `ctnn_project_flags` (warnings, -march=native for this
+# Only the `ctnn` and `ctnn_io` (as ctnn::io) targets are exported. `ctnn_project_flags` (warnings, -march=native for this
 # project's own programs) is deliberately neither installed nor exported.
 #
 # Included from the top-level CMakeLists.txt. When ctnn is pulled in with add_subdirectory()
@@ -48,6 +50,21 @@ install(EXPORT ctnnTargets
         FILE ctnnTargets.cmake
         DESTINATION "${CTNN_INSTALL_CMAKEDIR}"
         COMPONENT ctnn_Development)
+
+# ctnn::io in an export set of its own: ctnnConfig.cmake loads it only when it finds
+# nlohmann_json, so a consumer without nlohmann-json still gets ctnn::ctnn.
+set(CTNN_PACKAGE_HAS_IO OFF)
+if(TARGET ctnn_io)
+  set(CTNN_PACKAGE_HAS_IO ON)
+  install(TARGETS ctnn_io
+          EXPORT ctnnIoTargets
+          COMPONENT ctnn_Development)
+  install(EXPORT ctnnIoTargets
+          NAMESPACE ctnn::
+          FILE ctnnIoTargets.cmake
+          DESTINATION "${CTNN_INSTALL_CMAKEDIR}"
+          COMPONENT ctnn_Development)
+endif()
 
 configure_package_config_file(
   "${CMAKE_CURRENT_LIST_DIR}/ctnnConfig.cmake.in"

@@ -4,7 +4,8 @@
 #   ctnn.consumer.configure          configure tests/consumer against that prefix
 #                                    (find_package(ctnn CONFIG REQUIRED), CMAKE_PREFIX_PATH)
 #   ctnn.consumer.build              build it (-j2)
-#   ctnn.consumer.run                run it (it checks a Tensor<Shape<3,4,5>> of batch 2)
+#   ctnn.consumer.run                run it (it checks a Tensor<Shape<3,4,5>> of batch 2), and
+#                                    the ctnn::io program (a safetensors round trip)
 #   ctnn.consumer_subdir.configure   configure tests/consumer/subdir, which does
 #                                    add_subdirectory(<ctnn source tree>)
 #   ctnn.consumer_subdir.build / .run
@@ -64,17 +65,21 @@ if(CMAKE_SCRIPT_MODE_FILE)
   elseif(CTNN_CONSUMER_STEP STREQUAL "build")
     _ctnn_run("${CMAKE_COMMAND}" --build "${BIN}" --config "${CONFIG}" -j 2)
   elseif(CTNN_CONSUMER_STEP STREQUAL "run")
-    set(_exe "")
-    foreach(_c "${BIN}/${EXE}" "${BIN}/${CONFIG}/${EXE}")
-      if(EXISTS "${_c}" AND NOT IS_DIRECTORY "${_c}")
-        set(_exe "${_c}")
-        break()
+    # EXE: one program, or several separated by commas, each run in turn.
+    string(REPLACE "," ";" _exes "${EXE}")
+    foreach(_name IN LISTS _exes)
+      set(_exe "")
+      foreach(_c "${BIN}/${_name}" "${BIN}/${CONFIG}/${_name}")
+        if(EXISTS "${_c}" AND NOT IS_DIRECTORY "${_c}")
+          set(_exe "${_c}")
+          break()
+        endif()
+      endforeach()
+      if(NOT _exe)
+        message(FATAL_ERROR "ctnn consumer: no program ${_name} in ${BIN}")
       endif()
+      _ctnn_run("${_exe}")
     endforeach()
-    if(NOT _exe)
-      message(FATAL_ERROR "ctnn consumer: no program ${EXE} in ${BIN}")
-    endif()
-    _ctnn_run("${_exe}")
   else()
     message(FATAL_ERROR "consumer.cmake: unknown CTNN_CONSUMER_STEP '${CTNN_CONSUMER_STEP}'")
   endif()
@@ -92,7 +97,8 @@ set(_ctnn_consumer_common
   "-DCONFIG=$<CONFIG>")
 
 # Registers <prefix>.configure, <prefix>.build and <prefix>.run for one consumer project.
-function(_ctnn_add_consumer_chain prefix src exe setup_fixture)
+# <io_exe> is the project's second program, which links ctnn::io alone.
+function(_ctnn_add_consumer_chain prefix src exe io_exe setup_fixture)
   set(bin "${_ctnn_consumer_root}/${exe}")
   set(fx_conf "${prefix}.configured")
   set(fx_built "${prefix}.built")
@@ -104,7 +110,8 @@ function(_ctnn_add_consumer_chain prefix src exe setup_fixture)
             "-DBIN=${bin}" -P "${_ctnn_consumer_script}")
   add_test(NAME ${prefix}.run
     COMMAND "${CMAKE_COMMAND}" -DCTNN_CONSUMER_STEP=run ${_ctnn_consumer_common}
-            "-DBIN=${bin}" "-DEXE=${exe}${CMAKE_EXECUTABLE_SUFFIX}" -P "${_ctnn_consumer_script}")
+            "-DBIN=${bin}" "-DEXE=${exe}${CMAKE_EXECUTABLE_SUFFIX},${io_exe}${CMAKE_EXECUTABLE_SUFFIX}"
+            -P "${_ctnn_consumer_script}")
   set(required ${setup_fixture})
   set_tests_properties(${prefix}.configure PROPERTIES FIXTURES_SETUP "${fx_conf}")
   if(required)
@@ -130,9 +137,9 @@ if(CTNN_INSTALL)
     FIXTURES_SETUP ctnn.consumer.installed LABELS "consumer" TIMEOUT 120
     RESOURCE_LOCK ctnn_build_tree)
   _ctnn_add_consumer_chain(ctnn.consumer "${CMAKE_CURRENT_LIST_DIR}/consumer" ctnn_consumer
-    ctnn.consumer.installed "-DPREFIX=${_ctnn_consumer_prefix}")
+    ctnn_io_consumer ctnn.consumer.installed "-DPREFIX=${_ctnn_consumer_prefix}")
 endif()
 
 # (2) add_subdirectory(<ctnn source tree>).
 _ctnn_add_consumer_chain(ctnn.consumer_subdir "${CMAKE_CURRENT_LIST_DIR}/consumer/subdir"
-  ctnn_consumer_subdir "" "-DCTNN_SRC=${PROJECT_SOURCE_DIR}")
+  ctnn_consumer_subdir ctnn_io_consumer_subdir "" "-DCTNN_SRC=${PROJECT_SOURCE_DIR}")
