@@ -4,13 +4,16 @@
     /usr/bin/python3 bench/compare_pytorch.py [--build-dir DIR] [--quick] [--json FILE]
                                               [--threads 1,2] [--nets seed,resnet9_plain,resnet9,airbench]
                                               [--batches 32,128] [--no-memory]
+                                              [--torch-layouts nchw,channels_last]
 
 For each thread count, network (seed, resnet9_plain, resnet9, airbench) and batch, it measures
   * PyTorch (Debian's python3-torch, default CPU backend: oneDNN convolutions, OpenBLAS GEMMs),
     in a fresh subprocess with OMP_NUM_THREADS = OPENBLAS_NUM_THREADS = MKL_NUM_THREADS = threads
     and torch.set_num_threads(threads): train mode, the same layers (BatchNorm included), Adam
     (lr 1e-3), float32, random data; warm-up steps, then the median images/s of several timed
-    repeats;
+    repeats; once in PyTorch's default NCHW layout and once in channels_last (model and input
+    converted with memory_format=torch.channels_last; --torch-layouts), the ratio being taken
+    against the faster of the two;
   * ctnn: the bench_train binary's train/<net>/batch:<N> case (same step: forward,
     cross-entropy, backward, Adam step, zero_grad) with OMP_NUM_THREADS = threads,
     --benchmark_repetitions and the median of its images/s counter;
@@ -125,8 +128,11 @@ def torch_worker(args):
     baseline = rss_mib()
     net = torch_net(args.net)
     net.train()
-    opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-3)
     x = torch.randn(args.batch, 3, 32, 32)
+    if args.layout == "channels_last":  # model and input, as PyTorch's CPU tuning guide does
+        net = net.to(memory_format=torch.channels_last)
+        x = x.to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-3)
     y = torch.randint(0, 10, (args.batch,))
 
     def step():
@@ -136,7 +142,7 @@ def torch_worker(args):
         opt.zero_grad()
         return loss
 
-    out = {"threads": torch.get_num_threads(), "torch": torch.__version__}
+    out = {"threads": torch.get_num_threads(), "torch": torch.__version__, "layout": args.layout}
     if args.memory:
         for _ in range(args.steps):
             step()
@@ -168,10 +174,10 @@ def thread_env(threads):
     return env
 
 
-def run_torch(net, batch, threads, warmup, repeats, target, memory=False, steps=3, env=None):
+def run_torch(net, batch, threads, warmup, repeats, target, memory=False, steps=3, env=None, layout="nchw"):
     cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker", "--net", net, "--batch", str(batch),
            "--worker-threads", str(threads), "--warmup", str(warmup), "--repeats", str(repeats),
-           "--target", str(target), "--steps", str(steps)] + (["--memory"] if memory else [])
+           "--target", str(target), "--steps", str(steps), "--layout", layout] + (["--memory"] if memory else [])
     res = subprocess.run(cmd, env={**thread_env(threads), **(env or {})}, capture_output=True, text=True)
     if res.returncode != 0:
         raise SystemExit(f"PyTorch worker failed:\n{res.stderr}")
@@ -197,8 +203,14 @@ def run_ctnn(bench_dir, net, batch, threads, repeats, min_time):
     res = subprocess.run(cmd, env=thread_env(threads), capture_output=True, text=True)
     if res.returncode != 0:
         raise SystemExit(f"bench_train failed:\n{res.stderr}")
-    data = json.loads(res.stdout)
+    try:
+        data = json.loads(res.stdout)
+    except json.JSONDecodeError:
+        data = {"benchmarks": []}
     rows = data["benchmarks"]
+    if not rows:
+        raise SystemExit(f"bench_train has no benchmark train/{net}/batch:{batch} (list them with "
+                         f"{cmd[0]} --benchmark_list_tests); choose --nets/--batches among those")
     med = [b for b in rows if b.get("aggregate_name") == "median"]
     if med:
         rate = med[0]["images/s"]
@@ -298,6 +310,9 @@ def main():
     ap.add_argument("--target", type=float, default=1.0, help=argparse.SUPPRESS)
     ap.add_argument("--steps", type=int, default=3, help=argparse.SUPPRESS)
     ap.add_argument("--memory", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--layout", default="nchw", choices=["nchw", "channels_last"], help=argparse.SUPPRESS)
+    ap.add_argument("--torch-layouts", default="nchw,channels_last", metavar="L1,L2",
+                    help="PyTorch memory formats to time (nchw, channels_last); the ratio is against the faster")
     args = ap.parse_args()
     if args.torch_worker:
         args.threads = args.worker_threads
@@ -310,6 +325,10 @@ def main():
     for n in nets:
         if n not in NETS:
             raise SystemExit(f"unknown network {n}; choose from {', '.join(NETS)}")
+    layouts = args.torch_layouts.split(",")
+    for lay in layouts:
+        if lay not in ("nchw", "channels_last"):
+            raise SystemExit(f"unknown PyTorch layout {lay}; choose from nchw, channels_last")
 
     torch_env = dict(kv.split("=", 1) for kv in args.torch_env)
     started = time.time()
@@ -332,7 +351,10 @@ def main():
                     if args.wait_quiet > 0 and wait_quiet(args.wait_quiet) is None:
                         print(f"    (not quiet after {args.wait_quiet:.0f} s; measuring anyway)", flush=True)
                     load = OtherLoad()
-                    tp = run_torch(net, b, t, warmup, repeats, target, env=torch_env)
+                    by_layout = {lay: run_torch(net, b, t, warmup, repeats, target, env=torch_env, layout=lay)
+                                 for lay in layouts}
+                    fastest = max(by_layout, key=lambda lay: by_layout[lay]["images_per_s"])
+                    tp = by_layout[fastest]
                     other_torch = load.cores()
                     load = OtherLoad()
                     cc = run_ctnn(bench_dir, net, b, t, repeats, min_time)
@@ -340,6 +362,8 @@ def main():
                     row = {"network": net, "batch": b, "threads": t, "pytorch_images_per_s": tp["images_per_s"],
                            "ctnn_images_per_s": cc["images_per_s"],
                            "ratio_ctnn_over_pytorch": cc["images_per_s"] / tp["images_per_s"],
+                           "pytorch_layout": fastest,
+                           "pytorch_images_per_s_by_layout": {k: v["images_per_s"] for k, v in by_layout.items()},
                            "pytorch_repeats": tp["repeats"], "pytorch_steps_per_repeat": tp["steps_per_repeat"],
                            "ctnn_runs": cc["runs"], "pytorch_threads_reported": tp["threads"],
                            "ctnn_threads_reported": cc["threads"], "other_cores_pytorch": other_torch,
@@ -357,7 +381,8 @@ def main():
                 tp = {"images_per_s": row["pytorch_images_per_s"]}
                 cc = {"images_per_s": row["ctnn_images_per_s"]}
                 results["cases"].append(row)
-                print(f"  {net:14s} batch {b:4d} threads {t}: pytorch {tp['images_per_s']:8.1f} img/s, "
+                lay = ", ".join(f"{k} {v:.1f}" for k, v in row["pytorch_images_per_s_by_layout"].items())
+                print(f"  {net:14s} batch {b:4d} threads {t}: pytorch ({lay}) {tp['images_per_s']:8.1f} img/s, "
                       f"ctnn {cc['images_per_s']:8.1f} img/s, ratio {row['ratio_ctnn_over_pytorch']:.2f}  "
                       f"(others used {other_torch:.2f} / {other_ctnn:.2f} cores)", flush=True)
 
@@ -368,10 +393,10 @@ def main():
         return None
 
     print("\nTraining throughput (images/s; higher is better)\n")
-    print("| network | batch | threads | pytorch img/s | ctnn img/s | ctnn/pytorch | other load (cores) pytorch / ctnn |")
+    print("| network | batch | threads | pytorch img/s (faster layout) | ctnn img/s | ctnn/pytorch | other load (cores) pytorch / ctnn |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for r in results["cases"]:
-        print(f"| {r['network']} | {r['batch']} | {r['threads']} | {r['pytorch_images_per_s']:.1f} | "
+        print(f"| {r['network']} | {r['batch']} | {r['threads']} | {r['pytorch_images_per_s']:.1f} ({r['pytorch_layout']}) | "
               f"{r['ctnn_images_per_s']:.1f} | {r['ratio_ctnn_over_pytorch']:.2f} | "
               f"{r['other_cores_pytorch']:.2f} / {r['other_cores_ctnn']:.2f} |")
     print("\n(other load: CPU used by other processes while the case ran, in cores of the "
