@@ -325,6 +325,14 @@ def main():
     for n in nets:
         if n not in NETS:
             raise SystemExit(f"unknown network {n}; choose from {', '.join(NETS)}")
+    listed = subprocess.run([os.path.join(bench_dir, "bench_train"), "--benchmark_list_tests"],
+                            capture_output=True, text=True).stdout.split()
+    for n in nets:
+        for b in batches:
+            if not any(name.startswith(f"train/{n}/batch:{b}/") for name in listed):
+                have = sorted({name.split("/real_time")[0] for name in listed if name.startswith(f"train/{n}/")})
+                raise SystemExit(f"bench_train registers no train/{n}/batch:{b} case (it has: {', '.join(have)}); "
+                                 f"choose --nets/--batches among those")
     layouts = args.torch_layouts.split(",")
     for lay in layouts:
         if lay not in ("nchw", "channels_last"):
