@@ -16,6 +16,7 @@
 #include "ctnn/core/parameter.hpp"
 #include "ctnn/core/random.hpp"
 #include "ctnn/core/shape.hpp"
+#include "ctnn/layers/contract.hpp"
 #include "ctnn/layers/layer.hpp"
 
 namespace ctnn {
@@ -38,6 +39,7 @@ template <class T, class InShape, std::size_t Position, std::size_t Step, class 
 struct bind_layers<T, InShape, Position, Step, Spec, Rest...> {
   static_assert(!is_input<Spec>::value, "ctnn::Sequential: Input<C, H, W> may only be the first element");
   using layer = typename Spec::template bind<T, InShape, Position>;
+  static_assert(error::Layer_at_position<Position>::template meets_the_layer_contract<layer, T>::ok);
   using next = bind_layers<T, typename layer::out_shape, Position + Step, Step, Rest...>;
   using type = decltype(std::tuple_cat(std::declval<std::tuple<layer>>(), std::declval<typename next::type>()));
   using out_shape = typename next::out_shape;
