@@ -1,14 +1,15 @@
 // Finite-difference gradient checks of every layer, alone and composed, in double precision.
 #include <doctest/doctest.h>
 
-#include "support/gradcheck.hpp"
+#include <ctnn/ctnn.hpp>
+#include <ctnn/testing/gradcheck.hpp>
 
 using namespace ctnn;
 
 template <class Net>
 void expect_gradients_match(std::size_t batch, Mode mode = Mode::train) {
   Net net(7);
-  auto r = test::gradcheck(net, batch, 11, mode);
+  auto r = ctnn::testing::gradcheck(net, batch, 11, mode);
   INFO("worst tensor: " << r.worst_tensor << ", relative error " << r.worst_rel);
   CHECK(r.worst_rel < 1e-6);
 }

@@ -3,7 +3,8 @@
 
 #include <cmath>
 
-#include "support/gradcheck.hpp"
+#include <ctnn/ctnn.hpp>
+#include <ctnn/testing/gradcheck.hpp>
 
 using namespace ctnn;
 
@@ -21,7 +22,7 @@ static_assert(IdentityBlock::param_count == 2 * (3 * 3 * 9 + 3) + 2 * 6);
 TEST_CASE("residual: gradcheck of an identity block (BN+ReLU fused inside) in train and eval mode") {
   for (Mode mode : {Mode::train, Mode::eval}) {
     IdentityBlock net(3);
-    auto r = test::gradcheck(net, 3, 5, mode);
+    auto r = ctnn::testing::gradcheck(net, 3, 5, mode);
     INFO("worst tensor: " << r.worst_tensor << ", relative error " << r.worst_rel);
     CHECK(r.worst_rel < 1e-6);
   }
@@ -29,7 +30,7 @@ TEST_CASE("residual: gradcheck of an identity block (BN+ReLU fused inside) in tr
 
 TEST_CASE("residual: gradcheck of a projected, strided block") {
   ProjectedBlock net(4);
-  auto r = test::gradcheck(net, 3, 6);
+  auto r = ctnn::testing::gradcheck(net, 3, 6);
   INFO("worst tensor: " << r.worst_tensor << ", relative error " << r.worst_rel);
   CHECK(r.worst_rel < 1e-6);
 }
