@@ -261,6 +261,22 @@ def make_relu(case_seed):
     return g
 
 
+def make_silu(case_seed):
+    """torch.nn.SiLU, for the user-written layer of examples/custom_layer/silu.hpp."""
+    seed(case_seed)
+    x32 = randn(4, 3, 5, 5) * 3
+    x = leaf64(x32)
+    y = torch.nn.functional.silu(x)
+    dy32 = randn(*y.shape)
+    y.backward(dy32.double())
+    g = Golden("silu")
+    g.f32("x", x32)
+    g.f32("y", y)
+    g.f32("dy", dy32)
+    g.f32("dx", x.grad)
+    return g
+
+
 # ----------------------------------------------------------------------------
 # 5./6. Pooling
 # ----------------------------------------------------------------------------
@@ -518,6 +534,7 @@ def all_cases():
     for i, (name, (cls, shape)) in enumerate(BN_CASES.items()):
         cases.append((name, lambda i=i, name=name, cls=cls, shape=shape: make_bn(300 + i, name, cls, shape)))
     cases.append(("relu", lambda: make_relu(400)))
+    cases.append(("silu", lambda: make_silu(410)))
     for i, (tag, (k, s, shape)) in enumerate(MAXPOOL_CASES.items()):
         cases.append((f"maxpool_{tag}", lambda i=i, tag=tag, k=k, s=s, shape=shape: make_pool(
             500 + i, f"maxpool_{tag}", nn.MaxPool2d(k, stride=s), k, s, shape)))
