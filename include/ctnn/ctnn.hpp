@@ -1,6 +1,11 @@
 #pragma once
-// The whole core library: shapes, tensors, layers, Sequential, loss and optimizers.
-// Data loading (ctnn/data/...) and serialization (ctnn/io/...) are included separately.
+// The umbrella header: shapes, tensors, every layer and the layer contract, Sequential and
+// Residual, the loss, optimizers, schedules, weight averaging; from ctnn/train/, the training
+// loop (train_epoch, evaluate), test-time augmentation and the confusion matrix; from
+// ctnn/data/, the FER2013 reader (which brings ImageSet). Included separately: the other data
+// headers (ctnn/data/cifar10.hpp, dataloader.hpp, transforms.hpp, ...), the serialization
+// headers ctnn/io/*.hpp (CMake target ctnn::io), the model zoo ctnn/models/*.hpp, and the
+// gradient checker ctnn/testing/gradcheck.hpp.
 #include "ctnn/core/aligned_buffer.hpp"
 #include "ctnn/core/parameter.hpp"
 #include "ctnn/core/random.hpp"
@@ -9,6 +14,7 @@
 #include "ctnn/core/threads.hpp"
 #include "ctnn/layers/activation.hpp"
 #include "ctnn/layers/batchnorm.hpp"
+#include "ctnn/layers/contract.hpp"
 #include "ctnn/layers/conv.hpp"
 #include "ctnn/layers/dropout.hpp"
 #include "ctnn/layers/flatten.hpp"
