@@ -9,4 +9,4 @@ python=${PYTHON:-/usr/bin/python3}
 rm -rf "$work" && mkdir -p "$work"
 "$zoo" "$work"
 "$python" "$here/check_onnx.py" "$work/zoo.onnx" --floats "$work/zoo_input.bin" --expect "$work/zoo_logits.txt" \
-  ${ort:+--ort-dir "$ort"}
+  ${ort:+--ort-dir "$ort"} | tee "$work/check.log"
