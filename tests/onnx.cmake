@@ -8,6 +8,7 @@ set(CTNN_ONNXRUNTIME_DIR ${PROJECT_BINARY_DIR}/onnxruntime CACHE PATH
     "Where onnx.onnxruntime installs onnxruntime-node (npm) for the ONNX tests")
 add_executable(onnx_layer_zoo ${CMAKE_CURRENT_SOURCE_DIR}/onnx/onnx_layer_zoo.cpp)
 target_link_libraries(onnx_layer_zoo PRIVATE ctnn::ctnn ctnn_project_flags nlohmann_json::nlohmann_json)
+target_include_directories(onnx_layer_zoo PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 
 add_test(NAME onnx.onnxruntime COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/onnx/install_onnxruntime.sh ${CTNN_ONNXRUNTIME_DIR})
 set_tests_properties(onnx.onnxruntime PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 700 LABELS onnx)

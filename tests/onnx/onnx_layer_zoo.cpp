@@ -1,8 +1,5 @@
-// onnx_layer_zoo OUT_DIR: a network with every layer kind ctnn has (each variant the ONNX
-// exporter treats differently: strided, padded, grouped and bias-free convolutions, BatchNorm2d
-// and BatchNorm1d, affine = false and a frozen weight, both residual forms, every activation and
-// pooling, Flatten, Linear on a spatial and on a flat input, Dropout, Scale, a Conv after a
-// Linear), with random parameters and running statistics, written as OUT_DIR/zoo.onnx with a
+// onnx_layer_zoo OUT_DIR: the network with every layer kind ctnn has (support/layer_zoo.hpp),
+// with random parameters and running statistics, written as OUT_DIR/zoo.onnx with a
 // non-trivial input normalisation, plus OUT_DIR/zoo_input.bin (float32 pixels / 255, NCHW)
 // and OUT_DIR/zoo_logits.txt (ctnn's eval-mode logits for them, as predict --logits prints).
 // tests/onnx/check_onnx.py then runs zoo.onnx in OpenCV / ONNX Runtime and compares.
@@ -17,16 +14,11 @@
 #include <ctnn/data/transforms.hpp>
 #include <ctnn/io/onnx.hpp>
 
+#include "support/layer_zoo.hpp"
+
 using namespace ctnn;
 
-using Zoo =
-    Sequential<Input<3, 24, 24>, Conv<3, 8, 3, 2, 1>, BatchNorm, LeakyReLU<0.1>, DepthwiseConv<8, 3, 1, 1, false>,
-               BatchNormWith<BatchNormOptions{.affine = false}>, GELU, AvgPool<2>,
-               Residual<Conv<8, 8, 3>, BatchNorm, ReLU, Conv<8, 8, 3>>,
-               Residual<Shortcut<Conv<8, 16, 1, 2, 0, 1, false>, BatchNormWith<BatchNormOptions{.learn_weight = false}>>,
-                        Conv<8, 16, 3, 2, 1>, ReLU>,
-               MaxPool<2, 1>, GlobalMaxPool, Flatten, Linear<12>, BatchNorm, Dropout<0.5>, ReLU, Linear<6, false>,
-               Scale<0.5>, Conv<6, 5, 1, 1, 0>, GELU, GlobalAvgPool, Linear<4>>;
+using Zoo = ctnn::testing::LayerZoo;
 
 int main(int argc, char** argv) {
   if (argc != 2) {
