@@ -301,6 +301,17 @@ TEST_CASE("onnx: save_onnx writes the file atomically, and bad requests and unwr
   fs::remove_all(dir);
 }
 
+TEST_CASE("onnx: a double network is exported in float32") {
+  BasicSequential<double, Input<1, 4, 4>, Conv<1, 2, 3>, BatchNorm, ReLU, Linear<2>> net(2);
+  const auto bytes = io::to_onnx(net, {.mean = {0.5f}, .std = {0.25f}});
+  const auto d = decode(bytes);
+  for (const auto& p : net.parameters()) {
+    const std::vector<float> f(p.value, p.value + p.size);
+    CHECK(d.raw.at(p.name) == bytes_of(f.data(), f.size()));
+  }
+  for (const auto& t : all(d.graph, 5)) CHECK(fields(t.payload).find(2)->second.value == 1);  // FLOAT
+}
+
 TEST_CASE("onnx: onnx_options takes a data::Normalize, and the recorded version is the project's") {
   const auto o = io::onnx_options(data::kCifar10Normalize, {"a"}, "m");
   CHECK(o.mean == std::vector<float>(data::kCifar10Mean.begin(), data::kCifar10Mean.end()));

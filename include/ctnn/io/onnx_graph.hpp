@@ -70,7 +70,6 @@ class Graph {
     n.string(4, op);
     for (const auto& a : attributes) n.message(5, a.proto);
     nodes_.message(1, n);
-    last_node_output_ = name;
     return name;
   }
 
@@ -97,9 +96,6 @@ class Graph {
   void output(const std::string& name, const std::vector<std::int64_t>& dims, std::string_view doc = {}) {
     outputs_.message(12, value_info(name, dims, doc));
   }
-
-  // The output of the last node added ("" if none).
-  const std::string& last_node_output() const noexcept { return last_node_output_; }
 
   // The GraphProto: nodes, name, initializers, input, output (a message's fields may come in
   // any order; a repeated field's elements keep theirs).
@@ -153,7 +149,6 @@ class Graph {
 
   std::string name_;
   std::set<std::string> names_;
-  std::string last_node_output_;
   protobuf::Writer nodes_, initializers_, inputs_, outputs_;
 };
 
