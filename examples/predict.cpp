@@ -7,6 +7,8 @@
 //   predict --model seed.safetensors --eval data/cifar-10-batches-bin   # accuracy + confusion matrix
 //   predict --model fer-fast.safetensors face.jpg                       # a FER2013 model: expressions
 //   predict --model fer-fast.safetensors --eval data/fer2013-binary      # PublicTest + PrivateTest
+//   predict --model seed.safetensors --export-onnx seed.onnx            # the model as ONNX (docs/onnx.md)
+//   predict --model seed.safetensors --logits --eval data/cifar-10-batches-bin --test-limit 16
 //
 // Images (PNG, JPEG, PPM/PGM, BMP, ... anything stb_image reads; grey or with alpha are made RGB)
 // of any size are resized to the network input (32x32) with the bilinear filter of
@@ -15,6 +17,7 @@
 // FER2013 models (1x48x48) read images as grey (stb_image's luma, within one grey level of PIL's
 // convert('L')), resize them to 48x48 the same way, and normalise with the mean and std of the
 // training images that train_fer2013 --save records ("ctnn.normalize.mean", ".std").
+// --logits prints each image's (or test image's) logits in full precision instead.
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -35,6 +38,7 @@
 #include <ctnn/data/fer2013.hpp>
 #include <ctnn/data/transforms.hpp>
 #include <ctnn/io/image.hpp>
+#include <ctnn/io/onnx.hpp>
 #include <ctnn/io/safetensors.hpp>
 #include <ctnn/train/confusion.hpp>
 
@@ -52,6 +56,8 @@ struct Options {
   std::string normalize;
   std::vector<std::string> images;
   std::string eval_dir;
+  std::string export_onnx;
+  bool logits = false;
   std::size_t top_k = 3;
   std::size_t test_limit = data::kAllRecords;
   int threads = 0;
@@ -68,8 +74,15 @@ std::vector<std::string> split_commas(const std::string& s) {
   }
 }
 
+// "logits NAME z0 z1 ...", nine significant digits (the float exactly).
+void print_logits(const std::string& name, const float* z, std::size_t k) {
+  std::printf("logits %s", name.c_str());
+  for (std::size_t i = 0; i < k; ++i) std::printf(" %.9g", static_cast<double>(z[i]));
+  std::printf("\n");
+}
+
 template <class Net>
-int run(const Options& o, const ctnn::io::File& file) {
+int run(const Options& o, const ctnn::io::File& file, const std::string& arch) {
   using In = typename Net::in_shape;
   // Grayscale networks are FER2013 models (train_fer2013); colour ones CIFAR-10 models.
   constexpr bool kFaces = In::channels == 1;
@@ -117,6 +130,11 @@ int run(const Options& o, const ctnn::io::File& file) {
   std::printf("%s %s (%s names, normalize %s)\n", checkpoint ? "checkpoint" : "model", o.model_file.c_str(),
               ctnn::io::naming_name(loaded.naming), normalize.c_str());
 
+  if (!o.export_onnx.empty()) {
+    ctnn::io::save_onnx(net, o.export_onnx, ctnn::io::onnx_options(norm, classes, arch));
+    std::printf("ONNX model written to %s\n", o.export_onnx.c_str());
+  }
+
   const auto to_tensor = data::compose<In>(data::ToTensor{}, norm);
 
   if (!o.eval_dir.empty()) {
@@ -126,6 +144,13 @@ int run(const Options& o, const ctnn::io::File& file) {
     }();
     data::DataLoader loader(test, to_tensor, {.batch_size = 500});
     const std::size_t K = Net::out_shape::size;
+    if (o.logits) {
+      for (auto& batch : loader.epoch(0)) {
+        const auto y = net.forward(batch.images);
+        for (std::size_t i = 0; i < batch.size(); ++i) print_logits(std::to_string(batch.indices[i]), y.sample(i), K);
+      }
+      return 0;
+    }
     const auto cm = ctnn::train::confusion_matrix(net, loader, classes);
     std::printf("test accuracy %.2f%% (%zu / %zu images of %s)\n\n", 100.0 * cm.accuracy(), cm.correct(), cm.total(),
                 o.eval_dir.c_str());
@@ -159,6 +184,10 @@ int run(const Options& o, const ctnn::io::File& file) {
     to_tensor(resized.data(), x.data(), unused);
     const auto y = net.forward(x);
     const std::size_t K = Net::out_shape::size;
+    if (o.logits) {
+      print_logits(path, y.data(), K);
+      continue;
+    }
     std::vector<double> prob(K);
     const double mx = *std::max_element(y.data(), y.data() + K);
     double sum = 0;
@@ -187,19 +216,25 @@ int main(int argc, char** argv) {
                  "Evaluate on the test set in this folder instead: CIFAR-10 (cifar-10-batches-bin) or, for a FER2013 "
                  "model, FER2013's PublicTest + PrivateTest (fer2013-binary)")
       ->type_name("DIR");
+  app.add_option("--export-onnx", o.export_onnx,
+                 "Write the model as ONNX to this file (input: pixels / 255, NCHW; the graph normalises them); "
+                 "images and --eval are then optional")
+      ->type_name("FILE");
+  app.add_flag("--logits", o.logits, "Print each image's logits (full precision) instead of the top classes or accuracy");
   app.add_option("--top-k", o.top_k, "Classes to print per image")->check(CLI::Range(1, 1000))->capture_default_str();
   app.add_option("--arch", o.arch,
-                 "Architecture: seed | seed3 | seed4 | fer2013-fast | fer2013-strong (default: the model file's "
-                 "\"ctnn.model\", else the one whose tensors the file holds)")
-      ->check(CLI::IsMember({"seed", "seed3", "seed4", "fer2013-fast", "fer2013-strong"}));
+                 "Architecture: seed | seed3 | seed4 | airbench | resnet9 | fer2013-fast | fer2013-strong (default: "
+                 "the model file's \"ctnn.model\", else the one of seed, seed3, seed4 and the FER2013 ones whose "
+                 "tensors the file holds)")
+      ->check(CLI::IsMember({"seed", "seed3", "seed4", "airbench", "resnet9", "fer2013-fast", "fer2013-strong"}));
   app.add_option("--normalize", o.normalize,
                  "CIFAR-10 models: cifar | half (default: the model file's \"ctnn.normalize\", else cifar)")
       ->check(CLI::IsMember({"cifar", "half"}));
   app.add_option("--test-limit", o.test_limit, "With --eval: only the first N test images")->check(CLI::Range(1, 10000));
   app.add_option("--threads", o.threads, "Threads (default: OMP_NUM_THREADS or all cores)")->check(CLI::Range(1, 1024));
   CLI11_PARSE(app, argc, argv);
-  if (o.images.empty() && o.eval_dir.empty()) {
-    std::fprintf(stderr, "error: give images to classify or --eval DIR\n%s", app.help().c_str());
+  if (o.images.empty() && o.eval_dir.empty() && o.export_onnx.empty()) {
+    std::fprintf(stderr, "error: give images to classify, --eval DIR or --export-onnx FILE\n%s", app.help().c_str());
     return 2;
   }
   try {
@@ -226,14 +261,16 @@ int main(int argc, char** argv) {
              : fits(fer_presets::Strong(0))      ? "fer2013-strong"
                                                  : "seed";
     }
-    if (arch == "seed") return run<presets::Seed>(o, file);
-    if (arch == "seed3") return run<presets::Seed3>(o, file);
-    if (arch == "seed4") return run<presets::Seed4>(o, file);
-    if (arch == "fer2013-fast") return run<fer_presets::Fast>(o, file);
-    if (arch == "fer2013-strong") return run<fer_presets::Strong>(o, file);
+    if (arch == "seed") return run<presets::Seed>(o, file, arch);
+    if (arch == "seed3") return run<presets::Seed3>(o, file, arch);
+    if (arch == "seed4") return run<presets::Seed4>(o, file, arch);
+    if (arch == "airbench") return run<presets::Airbench>(o, file, arch);
+    if (arch == "resnet9") return run<presets::ResNet9>(o, file, arch);
+    if (arch == "fer2013-fast") return run<fer_presets::Fast>(o, file, arch);
+    if (arch == "fer2013-strong") return run<fer_presets::Strong>(o, file, arch);
     throw std::runtime_error("model file '" + o.model_file + "' is a '" + arch +
-                             "' model; this program knows: seed, seed3, seed4, fer2013-fast, fer2013-strong (pass "
-                             "--arch to override)");
+                             "' model; this program knows: seed, seed3, seed4, airbench, resnet9, fer2013-fast, "
+                             "fer2013-strong (pass --arch to override)");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -8,6 +8,7 @@
 //
 // Persistence (docs/persistence.md):
 //   --save FILE        the final model as safetensors (--torch-names: torch.nn.Sequential names)
+//   --save-onnx FILE   the final model as ONNX (docs/onnx.md)
 //   --checkpoint DIR   DIR/checkpoint.safetensors after every epoch (written to a temporary file,
 //                      then renamed: a crash leaves the previous checkpoint whole); with it, Ctrl-C
 //                      (SIGINT) finishes the current step, writes a checkpoint and exits (status 130)
@@ -53,7 +54,7 @@
 namespace data = ctnn::data;
 namespace fs = std::filesystem;
 
-// The run options (--seed, --threads, limits, --metrics, --no-prefetch, --save) are trainer::RunOptions.
+// The run options (--seed, --threads, limits, --metrics, --no-prefetch, --save, --save-onnx) are trainer::RunOptions.
 struct Options : trainer::RunOptions {
   std::string data_dir = "data/cifar-10-batches-bin";
   std::string model = "seed";
@@ -443,6 +444,7 @@ int run(const Options& o, Net& net, TrainerOptimizer& optimizer, CifarTransform 
     ctnn::io::save(net, o.save, so);
     std::printf("model saved to %s (%s names)\n", o.save.c_str(), o.torch_names ? "torch" : "ctnn");
   }
+  trainer::save_onnx(o, net, normalize, train_set.class_names, o.model);
   return 0;
 }
 
@@ -622,6 +624,7 @@ int run_sweep(const Options& base) {
     o.sweep.clear();
     o.plot_dir.clear();
     o.save.clear();
+    o.save_onnx.clear();
     if (spec.key == "lr") o.lr = std::stod(value);
     if (spec.key == "batch-size") o.batch_size = std::stoul(value);
     if (spec.key == "weight-decay") o.weight_decay = std::stod(value);

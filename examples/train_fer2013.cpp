@@ -10,7 +10,8 @@
 // the mean and standard deviation of the training images used. Options left unset take the
 // model preset's recipe (examples/fer_models.hpp); the learning rate follows --schedule (the
 // presets: cosine from --lr towards 0), stepped once per epoch. --metrics FILE keeps the per-epoch figures as CSV,
-// rewritten atomically after every epoch; --save FILE writes the final model as safetensors.
+// rewritten atomically after every epoch; --save FILE writes the final model as safetensors,
+// --save-onnx FILE as ONNX (also with --evaluate: the evaluated model).
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
@@ -42,7 +43,7 @@
 namespace data = ctnn::data;
 namespace fs = std::filesystem;
 
-// The run options (--seed, --threads, limits, --metrics, --no-prefetch, --save) are trainer::RunOptions.
+// The run options (--seed, --threads, limits, --metrics, --no-prefetch, --save, --save-onnx) are trainer::RunOptions.
 struct Options : trainer::RunOptions {
   std::string data_dir = "data/fer2013-binary";
   std::string csv;
@@ -212,6 +213,7 @@ int run(const Options& o, Net& net, Optimizer& optimizer, const ctnn::Schedule& 
     ctnn::io::save(net, o.save, so);
     std::printf("model saved to %s\n", o.save.c_str());
   }
+  trainer::save_onnx(o, net, normalize, train_set.class_names, "fer2013-" + o.model);
   return 0;
 }
 

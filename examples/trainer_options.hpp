@@ -1,14 +1,17 @@
 #pragma once
 // What train_cifar10 and train_fer2013 share on the command line: the run options that do not
 // depend on the data set or the model (seed, threads, data limits, metrics file, prefetching,
-// the saved model), added in one place so that both trainers spell and check them alike.
+// the saved models), added in one place so that both trainers spell and check them alike.
 #include <CLI/CLI.hpp>
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <string>
+#include <vector>
 
 #include <ctnn/data/image_set.hpp>
+#include <ctnn/io/onnx.hpp>
 
 namespace trainer {
 
@@ -20,6 +23,7 @@ struct RunOptions {
   std::string metrics;  // per-epoch CSV
   bool prefetch = true;
   std::string save;     // the final model, safetensors
+  std::string save_onnx;  // the final model, ONNX
 };
 
 // CLI11's PositiveNumber prints the whole double range on failure; this says it plainly.
@@ -33,7 +37,7 @@ inline const CLI::Validator positive = CLI::Validator(
     },
     "> 0");
 
-// Adds --seed, --threads, --train-limit, --test-limit, --metrics, --no-prefetch and --save;
+// Adds --seed, --threads, --train-limit, --test-limit, --metrics, --no-prefetch, --save and --save-onnx;
 // returns --save, which a trainer may make exclusive with its own options.
 inline CLI::Option* add_run_options(CLI::App& app, RunOptions& o) {
   app.add_option("--seed", o.seed, "Seed for initialisation, shuffling and augmentation")->capture_default_str();
@@ -42,7 +46,20 @@ inline CLI::Option* add_run_options(CLI::App& app, RunOptions& o) {
   app.add_option("--test-limit", o.test_limit, "Use only the first N test images")->check(positive);
   app.add_option("--metrics", o.metrics, "Write per-epoch metrics to this CSV file (rewritten after each epoch)");
   app.add_flag("!--no-prefetch", o.prefetch, "Prepare batches in the training thread instead of a background thread");
+  app.add_option("--save-onnx", o.save_onnx,
+                 "Write the final model to this ONNX file (input: pixels / 255, NCHW; it applies the normalisation)")
+      ->type_name("FILE");
   return app.add_option("--save", o.save, "Write the final model to this safetensors file")->type_name("FILE");
+}
+
+// --save-onnx: the model as ONNX, with the input normalisation it was trained with and its
+// class names (docs/onnx.md).
+template <class Net, class Normalize>
+void save_onnx(const RunOptions& o, Net& net, const Normalize& normalize, const std::vector<std::string>& classes,
+               const std::string& model) {
+  if (o.save_onnx.empty()) return;
+  ctnn::io::save_onnx(net, o.save_onnx, ctnn::io::onnx_options(normalize, classes, model));
+  std::printf("ONNX model written to %s\n", o.save_onnx.c_str());
 }
 
 }  // namespace trainer
