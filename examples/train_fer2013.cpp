@@ -116,7 +116,8 @@ int run(const Options& o, Net& net, Optimizer& optimizer, const ctnn::Schedule& 
     const double lr = optimizer.param_groups()[0].lr;
     const auto t0 = std::chrono::steady_clock::now();
     const auto tr = ctnn::train::train_epoch(
-        net, optimizer, train_loader, static_cast<std::uint64_t>(epoch - 1), {.label_smoothing = o.label_smoothing},
+        net, optimizer, train_loader, static_cast<std::uint64_t>(epoch - 1),
+        {.loss = {.label_smoothing = o.label_smoothing}, .on_non_finite = trainer::on_non_finite(o)},
         [&](std::size_t done, std::size_t total, const ctnn::train::PassResult& r) {
           progress.update(done, total, r.loss, r.images_per_second(), r.seconds);
         });
@@ -357,6 +358,10 @@ int main(int argc, char** argv) {
   try {
     if (o.model == "strong") return run_model<fer_presets::Strong>(o, fer_presets::strong_recipe);
     return run_model<fer_presets::Fast>(o, fer_presets::fast_recipe);
+  } catch (const ctnn::train::DivergedError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    if (!o.save.empty()) std::fprintf(stderr, "no model saved to %s\n", o.save.c_str());
+    return 3;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

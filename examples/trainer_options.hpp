@@ -9,6 +9,7 @@
 #include <string>
 
 #include <ctnn/data/image_set.hpp>
+#include <ctnn/train/loop.hpp>
 
 namespace trainer {
 
@@ -20,7 +21,12 @@ struct RunOptions {
   std::string metrics;  // per-epoch CSV
   bool prefetch = true;
   std::string save;     // the final model, safetensors
+  std::string on_nan = "stop";  // stop | skip: what a non-finite training loss does
 };
+
+inline ctnn::train::OnNonFinite on_non_finite(const RunOptions& o) {
+  return o.on_nan == "skip" ? ctnn::train::OnNonFinite::skip : ctnn::train::OnNonFinite::stop;
+}
 
 // CLI11's PositiveNumber prints the whole double range on failure; this says it plainly.
 inline const CLI::Validator positive = CLI::Validator(
@@ -33,7 +39,7 @@ inline const CLI::Validator positive = CLI::Validator(
     },
     "> 0");
 
-// Adds --seed, --threads, --train-limit, --test-limit, --metrics, --no-prefetch and --save;
+// Adds --seed, --threads, --train-limit, --test-limit, --metrics, --no-prefetch, --on-nan and --save;
 // returns --save, which a trainer may make exclusive with its own options.
 inline CLI::Option* add_run_options(CLI::App& app, RunOptions& o) {
   app.add_option("--seed", o.seed, "Seed for initialisation, shuffling and augmentation")->capture_default_str();
@@ -42,6 +48,12 @@ inline CLI::Option* add_run_options(CLI::App& app, RunOptions& o) {
   app.add_option("--test-limit", o.test_limit, "Use only the first N test images")->check(positive);
   app.add_option("--metrics", o.metrics, "Write per-epoch metrics to this CSV file (rewritten after each epoch)");
   app.add_flag("!--no-prefetch", o.prefetch, "Prepare batches in the training thread instead of a background thread");
+  app.add_option("--on-nan", o.on_nan,
+                 "A NaN or infinite training loss: stop (exit 3 naming the epoch, the step and the last finite loss; "
+                 "no checkpoint or model is written after it) | skip (leave that batch out with a warning; stops "
+                 "all the same once the weights are no longer finite)")
+      ->check(CLI::IsMember({"stop", "skip"}))
+      ->capture_default_str();
   return app.add_option("--save", o.save, "Write the final model to this safetensors file")->type_name("FILE");
 }
 

@@ -1,0 +1,14 @@
+# Sourced by the fault tests: synthetic_cifar10 DIR TRAIN_RECORDS TEST_RECORDS writes a CIFAR-10
+# folder of random records (perl, seeded: the same bytes every time) into DIR: TRAIN_RECORDS in
+# data_batch_1.bin, data_batch_2..5.bin empty, TEST_RECORDS in test_batch.bin, and the class
+# names. Not the official record counts, so the trainer needs --train-limit and --test-limit.
+synthetic_cifar10() {
+  local dir=$1 train=$2 test=$3
+  mkdir -p "$dir"
+  local records='my ($n, $seed) = @ARGV; srand($seed); binmode STDOUT;
+    for (1 .. $n) { print chr(int(rand(10))), pack("C*", map { int(rand(256)) } 1 .. 3072) }'
+  perl -e "$records" "$train" 1 >"$dir/data_batch_1.bin"
+  for i in 2 3 4 5; do : >"$dir/data_batch_$i.bin"; done
+  perl -e "$records" "$test" 2 >"$dir/test_batch.bin"
+  printf '%s\n' airplane automobile bird cat deer dog frog horse ship truck >"$dir/batches.meta.txt"
+}
