@@ -248,8 +248,11 @@ int run_model(Options o, const fer_presets::Recipe& recipe) {
   TestData test;
   test.set = load(split_of(o.test_split), o.test_limit);
   if (o.test_split == "both")
-    test.public_count = o.csv.empty() ? data::load_fer2013(o.data_dir, data::Fer2013Split::public_test).size()
-                                      : data::load_fer2013_csv(o.csv, data::Fer2013Split::public_test).size();
+    // Only the boundary: the test split itself was checked above (its counts unless a subset).
+    test.public_count =
+        o.csv.empty()
+            ? data::load_fer2013(o.data_dir, data::Fer2013Split::public_test, data::kAllRecords, data::RecordCount::any).size()
+            : data::load_fer2013_csv(o.csv, data::Fer2013Split::public_test, data::kAllRecords, data::RecordCount::any).size();
   else if (o.test_split == "public")
     test.public_count = test.set.size();
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
