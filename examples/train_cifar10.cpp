@@ -263,7 +263,9 @@ int run(const Options& o, Net& net, TrainerOptimizer& optimizer, CifarTransform 
     if (!fs::exists(from))
       throw std::runtime_error("--resume " + o.resume_dir + ": no checkpoint there (expected " + from.string() + ")");
     const auto file = ctnn::io::File::read(from);
-    for (const auto& [key, value] : recipe) {
+    std::vector<std::pair<std::string, std::string>> checks(recipe.begin(), recipe.end());
+    std::stable_partition(checks.begin(), checks.end(), [](const auto& kv) { return kv.first == "model"; });
+    for (const auto& [key, value] : checks) {  // --model first: another preset is the likeliest mix-up
       const auto it = file.metadata().find("train." + key);
       if (it == file.metadata().end())
         throw std::runtime_error("--resume: " + from.string() + " does not record --" + key + " (not a train_cifar10 checkpoint?)");
@@ -723,6 +725,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
+    std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit makes a write fail (an error), not kill the program
     if (!o.sweep.empty()) return run_sweep(o);
     if (!o.plot_dir.empty() && o.metrics.empty()) {
       fs::create_directories(o.plot_dir);

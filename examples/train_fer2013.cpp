@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
@@ -359,6 +360,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
+    std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit makes a write fail (an error), not kill the program
     if (o.model == "strong") return run_model<fer_presets::Strong>(o, fer_presets::strong_recipe);
     return run_model<fer_presets::Fast>(o, fer_presets::fast_recipe);
   } catch (const ctnn::train::DivergedError& e) {

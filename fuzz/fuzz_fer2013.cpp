@@ -43,6 +43,18 @@ void expect_data_error_or_ok(F&& f) {
   }
 }
 
+// load(limit, count) whole with the published counts, whole with RecordCount::any, and with a limit.
+template <class Load>
+void load_three_ways(Load&& load, std::size_t limit) {
+  expect_data_error_or_ok([&] { check(load(d::kAllRecords, d::RecordCount::official)); });
+  expect_data_error_or_ok([&] { check(load(d::kAllRecords, d::RecordCount::any)); });
+  expect_data_error_or_ok([&] {
+    const auto set = load(limit, d::RecordCount::official);
+    check(set);
+    if (set.size() != limit) __builtin_trap();
+  });
+}
+
 std::string records(int n) {
   std::string r;
   for (int i = 0; i < n; ++i) {
@@ -79,15 +91,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     case 0: {
       const fs::path csv = dir / "fer2013.csv";
       write(csv, rest, n);
-      for (auto s : splits) {
-        expect_data_error_or_ok([&] { check(d::load_fer2013_csv(csv, s)); });
-        expect_data_error_or_ok([&] { check(d::load_fer2013_csv(csv, s, d::kAllRecords, d::RecordCount::any)); });
-        expect_data_error_or_ok([&] {
-          const auto set = d::load_fer2013_csv(csv, s, limit);
-          check(set);
-          if (set.size() != limit) __builtin_trap();
-        });
-      }
+      for (auto s : splits)
+        load_three_ways([&](std::size_t l, d::RecordCount c) { return d::load_fer2013_csv(csv, s, l, c); }, limit);
       break;
     }
     case 1:
@@ -98,15 +103,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       write(dir / "fer2013-train.bin", rest, n);
       write(dir / "fer2013-test.bin", rest, n);
       write(dir / "fer2013-index.csv", std::string(d::kFer2013IndexHeader) + "\n");
-      for (auto s : {d::Fer2013Split::train, d::Fer2013Split::test}) {
-        expect_data_error_or_ok([&] { check(d::load_fer2013(dir, s)); });
-        expect_data_error_or_ok([&] { check(d::load_fer2013(dir, s, d::kAllRecords, d::RecordCount::any)); });
-        expect_data_error_or_ok([&] {
-          const auto set = d::load_fer2013(dir, s, limit);
-          check(set);
-          if (set.size() != limit) __builtin_trap();
-        });
-      }
+      for (auto s : {d::Fer2013Split::train, d::Fer2013Split::test})
+        load_three_ways([&](std::size_t l, d::RecordCount c) { return d::load_fer2013(dir, s, l, c); }, limit);
       break;
     default:
       write(dir / "fer2013-labels.txt", rest, n);

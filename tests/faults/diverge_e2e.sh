@@ -11,12 +11,9 @@
 #    non-finite too, so it stops all the same after 5 in a row
 set -euo pipefail
 train=$1 work=$2 predict=${3:-}
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-rm -rf "$work" && mkdir -p "$work" && cd "$work"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-# shellcheck source=synthetic_cifar10.sh
-source "$here/synthetic_cifar10.sh"
-synthetic_cifar10 data 256 64
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+fault_test_in "$work" 256 64
 common=(--data data --train-limit 256 --test-limit 64 --batch-size 32 --threads 2 --optimizer sgd --momentum 0.9)
 
 status=0

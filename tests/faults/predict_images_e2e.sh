@@ -8,12 +8,9 @@
 # classified; the exit status is then 1.
 set -euo pipefail
 train=$1 predict=$2 images=$3 work=$4
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-rm -rf "$work" && mkdir -p "$work" && cd "$work"
-fail() { echo "FAIL: $*" >&2; exit 1; }
-# shellcheck source=synthetic_cifar10.sh
-source "$here/synthetic_cifar10.sh"
-synthetic_cifar10 data 64 32
+# shellcheck source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+fault_test_in "$work" 64 32
 "$train" --data data --train-limit 64 --test-limit 32 --epochs 1 --threads 2 --save model.safetensors >train.log 2>&1 ||
   fail "training failed: $(tail -n 3 train.log)"
 

@@ -11,6 +11,7 @@
 # 5. --torch-names; predict reads both namings, classifies a PGM image, and --eval
 set -euo pipefail
 train=$1 predict=$2 cifar=$3 work=$4
+[[ -f "$cifar/test_batch.bin" ]] || { echo "SKIP: no CIFAR-10 in '$cifar' (get it with scripts/get-cifar10.sh)"; exit 77; }
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work"

@@ -6,6 +6,7 @@
 #   speedrun_e2e.sh TRAIN_CIFAR10 DATA_DIR WORK_DIR
 set -euo pipefail
 train=$1 data=$2 work=$3
+[[ -f "$data/test_batch.bin" ]] || { echo "SKIP: no CIFAR-10 in '$data' (get it with scripts/get-cifar10.sh)"; exit 77; }
 rm -rf "$work" && mkdir -p "$work"
 fail() { echo "FAIL: $*" >&2; exit 1; }
 

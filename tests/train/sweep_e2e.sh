@@ -7,6 +7,7 @@
 # 4. --plot on a single run writes its metrics and figures
 set -euo pipefail
 train=$1 cifar=$2 work=$3
+[[ -f "$cifar/test_batch.bin" ]] || { echo "SKIP: no CIFAR-10 in '$cifar' (get it with scripts/get-cifar10.sh)"; exit 77; }
 rm -rf "$work"
 mkdir -p "$work"
 cd "$work"

@@ -1,4 +1,14 @@
-# Sourced by the fault tests: synthetic_cifar10 DIR TRAIN_RECORDS TEST_RECORDS writes a CIFAR-10
+# Sourced by the fault tests (tests/faults/*_e2e.sh):
+#   fault_test_in WORK_DIR TRAIN TEST   empties WORK_DIR, enters it and writes data/ there:
+#                                       synthetic_cifar10 data TRAIN TEST (below)
+#   fail MESSAGE                        prints FAIL: MESSAGE and exits 1
+fault_test_in() {
+  rm -rf "$1" && mkdir -p "$1" && cd "$1"
+  synthetic_cifar10 data "$2" "$3"
+}
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# synthetic_cifar10 DIR TRAIN_RECORDS TEST_RECORDS writes a CIFAR-10
 # folder of random records (perl, seeded: the same bytes every time) into DIR: TRAIN_RECORDS in
 # data_batch_1.bin, data_batch_2..5.bin empty, TEST_RECORDS in test_batch.bin, and the class
 # names. Not the official record counts, so the trainer needs --train-limit and --test-limit.
