@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A diverging run stops (run by ctest as faults.diverge):
-#   diverge_e2e.sh TRAIN_CIFAR10 WORK_DIR [PREDICT]
+#   diverge_e2e.sh TRAIN_CIFAR10 TRAIN_FER2013 WORK_DIR [PREDICT]
 # On synthetic CIFAR-10 files (no data set needed):
 # 1. --lr 1e30 --optimizer sgd --momentum 0.9: exit status 3 at the first non-finite loss, a
 #    message naming the epoch, the step and the last finite loss; no "nan" epoch line, no --save file
@@ -9,8 +9,10 @@
 #    again) and holds finite weights (predict reads it and prints finite probabilities)
 # 3. --on-nan skip with the same run: batches are left out with a warning, but every later batch is
 #    non-finite too, so it stops all the same after 5 in a row
+# 4. train_fer2013 (on synthetic FER2013 files) --lr 1e30 --optimizer sgd: the same stop, exit 3,
+#    no --save file
 set -euo pipefail
-train=$1 work=$2 predict=${3:-}
+train=$1 train_fer=$2 work=$3 predict=${4:-}
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 fault_test_in "$work" 256 64
@@ -54,3 +56,13 @@ grep -q "batch left out" skip.err || fail "--on-nan skip did not skip: $(cat ski
 grep -q "^error: training diverged at epoch 2, step 7 of 8: the loss is .*, 6 non-finite batches in a row" skip.err ||
   fail "--on-nan skip should stop after 5 skipped batches in a row: $(cat skip.err)"
 echo "ok: --on-nan skip leaves batches out, and stops after 5 non-finite batches in a row"
+
+synthetic_fer2013 fer 128 32 32
+status=0
+"$train_fer" --data-dir fer --train-limit 128 --test-limit 64 --batch-size 32 --threads 2 --optimizer sgd --lr 1e30 \
+  --epochs 2 --save fer.safetensors >fer.log 2>fer.err || status=$?
+[[ $status -eq 3 ]] || fail "train_fer2013 --lr 1e30 exited with $status: $(cat fer.err)"
+grep -Eq "^error: training diverged at epoch 1, step [0-9]+ of 4: the loss is (nan|inf|-inf); the last finite loss was" fer.err ||
+  fail "train_fer2013: unclear divergence message: $(cat fer.err)"
+[[ ! -e fer.safetensors ]] || fail "train_fer2013 saved a model after the divergence"
+echo "ok: train_fer2013 --lr 1e30 stops too: $(head -n 1 fer.err)"
