@@ -10,13 +10,15 @@
 //   predict --model seed.safetensors --export-onnx seed.onnx            # the model as ONNX (docs/onnx.md)
 //   predict --model seed.safetensors --logits --eval data/cifar-10-batches-bin --test-limit 16
 //
-// Images (PNG, JPEG, PPM/PGM, BMP, ... anything stb_image reads; grey or with alpha are made RGB)
-// of any size are resized to the network input (32x32) with the bilinear filter of
-// torchvision's transforms.Resize((32, 32)) on a PIL image, then normalised as in training
-// (the model file's "ctnn.normalize" metadata: cifar or half; --normalize overrides it).
-// FER2013 models (1x48x48) read images as grey (stb_image's luma, within one grey level of PIL's
-// convert('L')), resize them to 48x48 the same way, and normalise with the mean and std of the
-// training images that train_fer2013 --save records ("ctnn.normalize.mean", ".std").
+// Images (PNG, read with libpng; JPEG, with libjpeg-turbo; binary PGM/PPM; grey or with alpha
+// are made RGB; BMP, GIF, TIFF and WebP are refused: convert them to PNG) of any size are
+// resized to the network input (32x32) with the bilinear filter of torchvision's
+// transforms.Resize((32, 32)) on a PIL image, then normalised as in training (the model file's
+// "ctnn.normalize" metadata: cifar or half; --normalize overrides it). A truncated or corrupt
+// image is an error naming the file (exit status 1), never classified. FER2013 models
+// (1x48x48) read images as grey (PIL's convert('L') formula), resize them to 48x48 the same
+// way, and normalise with the mean and std of the training images that train_fer2013 --save
+// records ("ctnn.normalize.mean", ".std").
 // --logits prints each image's (or test image's) logits in full precision instead.
 #include <CLI/CLI.hpp>
 
@@ -30,8 +32,6 @@
 #include <string>
 #include <vector>
 
-#include <stb_image.h>
-
 #include <ctnn/ctnn.hpp>
 #include <ctnn/data/cifar10.hpp>
 #include <ctnn/data/dataloader.hpp>
@@ -39,6 +39,7 @@
 #include <ctnn/data/transforms.hpp>
 #include <ctnn/io/image.hpp>
 #include <ctnn/io/onnx.hpp>
+#include <ctnn/io/image_decode.hpp>
 #include <ctnn/io/safetensors.hpp>
 #include <ctnn/train/confusion.hpp>
 
@@ -169,18 +170,17 @@ int run(const Options& o, const ctnn::io::File& file, const std::string& arch) {
   ctnn::Tensor<In> x(1);
   ctnn::Rng unused(0);
   for (const auto& path : o.images) {
-    int w = 0, h = 0, channels = 0;
-    stbi_uc* pixels = stbi_load(path.c_str(), &w, &h, &channels, static_cast<int>(In::channels));
-    if (!pixels) {
-      std::fprintf(stderr, "error: cannot read image '%s': %s\n", path.c_str(), stbi_failure_reason());
+    ctnn::io::Image img;
+    try {
+      img = ctnn::io::read_image(path, In::channels);
+    } catch (const ctnn::io::ImageError& e) {
+      std::fprintf(stderr, "error: %s\n", e.what());
       status = 1;
       continue;
     }
-    const auto chw = ctnn::io::hwc_to_chw(pixels, In::channels, static_cast<std::size_t>(h), static_cast<std::size_t>(w));
-    stbi_image_free(pixels);
+    const auto chw = ctnn::io::hwc_to_chw(img.pixels.data(), In::channels, img.height, img.width);
     std::vector<std::uint8_t> resized(In::size);
-    ctnn::io::resize_bilinear(chw.data(), In::channels, static_cast<std::size_t>(h), static_cast<std::size_t>(w), resized.data(),
-                              In::height, In::width);
+    ctnn::io::resize_bilinear(chw.data(), In::channels, img.height, img.width, resized.data(), In::height, In::width);
     to_tensor(resized.data(), x.data(), unused);
     const auto y = net.forward(x);
     const std::size_t K = Net::out_shape::size;
@@ -196,7 +196,7 @@ int run(const Options& o, const ctnn::io::File& file, const std::string& arch) {
     std::vector<std::size_t> order(K);
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return prob[a] > prob[b]; });
-    std::printf("%s (%dx%d)\n", path.c_str(), w, h);
+    std::printf("%s (%zux%zu)\n", path.c_str(), img.width, img.height);
     for (std::size_t r = 0; r < std::min(o.top_k, K); ++r)
       std::printf("  %zu. %-12s %.4f\n", r + 1, classes[order[r]].c_str(), prob[order[r]]);
   }
@@ -211,7 +211,7 @@ int main(int argc, char** argv) {
   app.add_option("--model", o.model_file, "Model file (safetensors), e.g. from train_cifar10 or train_fer2013 --save")
       ->required()
       ->type_name("FILE");
-  app.add_option("images", o.images, "Images to classify (PNG, JPEG, PPM, ...; any size)");
+  app.add_option("images", o.images, "Images to classify (PNG, JPEG, binary PGM/PPM; any size)");
   app.add_option("--eval", o.eval_dir,
                  "Evaluate on the test set in this folder instead: CIFAR-10 (cifar-10-batches-bin) or, for a FER2013 "
                  "model, FER2013's PublicTest + PrivateTest (fer2013-binary)")

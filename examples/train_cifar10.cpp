@@ -125,11 +125,7 @@ std::map<std::string, std::string> trajectory_options(const Options& o) {
 }
 
 // Running figures of the epoch in progress (kept in a mid-epoch checkpoint).
-struct EpochTally {
-  double loss_sum = 0;
-  std::size_t correct = 0, samples = 0, batches = 0;
-  double seconds = 0;
-};
+using ctnn::train::EpochTally;
 
 std::string metrics_rows_to_string(const std::vector<ctnn::train::EpochMetrics>& rows) {
   std::string s;
@@ -156,42 +152,6 @@ std::vector<ctnn::train::EpochMetrics> metrics_rows_from_string(const std::strin
     rows.push_back(m);
   }
   return rows;
-}
-
-// One training epoch that can start at batch `t.batches` (the batches before it were trained
-// before an interruption; the loader's order depends only on the seed and the epoch) and stops
-// early, after a whole step, when SIGINT arrives. The same steps as ctnn::train::train_epoch.
-// Returns false if interrupted.
-// before_step(optimizer) runs before each optimizer step (the lr schedule), after_step after
-// it (Lookahead).
-template <class Net, class Optimizer, class Loader, class OnBatch, class BeforeStep, class AfterStep>
-bool train_epoch_resumable(Net& net, Optimizer& optimizer, Loader& loader, std::uint64_t epoch, EpochTally& t,
-                           long long& interrupt_countdown, const ctnn::CrossEntropyOptions& loss_options,
-                           BeforeStep&& before_step, AfterStep&& after_step, OnBatch&& on_batch) {
-  ctnn::CrossEntropyLoss<typename Net::out_shape, typename Net::scalar> loss(loss_options);
-  const auto start = std::chrono::steady_clock::now();
-  const double seconds_before = t.seconds;
-  const std::size_t skip = t.batches;
-  std::size_t b = 0;
-  net.train();
-  for (auto& batch : loader.epoch(epoch)) {
-    if (b++ < skip) continue;
-    loss(net.forward(batch.images), batch.labels);
-    net.backward(loss.grad());
-    before_step(optimizer);
-    optimizer.step();
-    optimizer.zero_grad();
-    after_step(optimizer);
-    t.loss_sum += loss.value() * static_cast<double>(batch.size());
-    t.correct += loss.correct();
-    t.samples += batch.size();
-    ++t.batches;
-    t.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    on_batch(t);
-    if (interrupt_countdown > 0 && --interrupt_countdown == 0) std::raise(SIGINT);
-    if (g_interrupted) return false;
-  }
-  return true;
 }
 
 // Fills every option the user left unset from the preset's recipe.
@@ -304,7 +264,9 @@ int run(const Options& o, Net& net, TrainerOptimizer& optimizer, CifarTransform 
     if (!fs::exists(from))
       throw std::runtime_error("--resume " + o.resume_dir + ": no checkpoint there (expected " + from.string() + ")");
     const auto file = ctnn::io::File::read(from);
-    for (const auto& [key, value] : recipe) {
+    std::vector<std::pair<std::string, std::string>> checks(recipe.begin(), recipe.end());
+    std::stable_partition(checks.begin(), checks.end(), [](const auto& kv) { return kv.first == "model"; });
+    for (const auto& [key, value] : checks) {  // --model first: another preset is the likeliest mix-up
       const auto it = file.metadata().find("train." + key);
       if (it == file.metadata().end())
         throw std::runtime_error("--resume: " + from.string() + " does not record --" + key + " (not a train_cifar10 checkpoint?)");
@@ -332,6 +294,7 @@ int run(const Options& o, Net& net, TrainerOptimizer& optimizer, CifarTransform 
       tally.correct = std::strtoull(meta("train.epoch_correct").c_str(), nullptr, 10);
       tally.samples = std::strtoull(meta("train.epoch_samples").c_str(), nullptr, 10);
       tally.seconds = std::strtod(meta("train.epoch_seconds").c_str(), nullptr);
+      tally.skipped = std::strtoull(meta("train.epoch_skipped").c_str(), nullptr, 10);
     }
     std::printf("resumed from %s: %lld epochs done", from.string().c_str(), static_cast<long long>(st.epoch));
     if (st.batch > 0) std::printf(", %lld batches of epoch %lld", static_cast<long long>(st.batch), static_cast<long long>(st.epoch + 1));
@@ -362,6 +325,7 @@ int run(const Options& o, Net& net, TrainerOptimizer& optimizer, CifarTransform 
     st.metadata["train.epoch_correct"] = std::to_string(t.correct);
     st.metadata["train.epoch_samples"] = std::to_string(t.samples);
     st.metadata["train.epoch_seconds"] = exact(t.seconds);
+    st.metadata["train.epoch_skipped"] = std::to_string(t.skipped);
     ctnn::io::save_checkpoint(checkpoint_file, net, optimizer, st);
   };
 
@@ -375,13 +339,34 @@ int run(const Options& o, Net& net, TrainerOptimizer& optimizer, CifarTransform 
     current_epoch = epoch;
     const double seconds_before = tally.seconds;
     const auto t0 = std::chrono::steady_clock::now();
-    const bool finished = train_epoch_resumable(
-        net, optimizer, train_loader, static_cast<std::uint64_t>(epoch - 1), tally, interrupt_countdown,
-        {.label_smoothing = o.label_smoothing}, before_step, after_step, [&](const EpochTally& t) {
-          if (progress.enabled())
-            progress.update(t.batches, train_loader.size(), t.loss_sum / static_cast<double>(t.samples),
-                            static_cast<double>(t.samples) / t.seconds, t.seconds);
-        });
+    bool finished = false;
+    try {
+      finished = ctnn::train::train_epoch_resumable(
+          net, optimizer, train_loader, static_cast<std::uint64_t>(epoch - 1), tally,
+          {.loss = {.label_smoothing = o.label_smoothing}, .on_non_finite = trainer::on_non_finite(o)},
+          {.before_step = [&] { before_step(optimizer); },
+           .after_step = [&] { after_step(optimizer); },
+           .after_batch =
+               [&](const EpochTally& t) {
+                 if (progress.enabled() && t.samples > 0)
+                   progress.update(t.batches, train_loader.size(), t.loss_sum / static_cast<double>(t.samples),
+                                   static_cast<double>(t.samples) / t.seconds, t.seconds);
+                 if (interrupt_countdown > 0 && --interrupt_countdown == 0) std::raise(SIGINT);
+                 return !g_interrupted;
+               },
+           .warn = [&](const std::string& note) {
+             progress.clear();
+             std::fprintf(stderr, "%s\n", note.c_str());
+           }});
+    } catch (const ctnn::train::DivergedError& e) {
+      progress.clear();
+      std::fprintf(stderr, "error: %s\n", e.what());
+      if (!checkpoint_file.empty())
+        std::fprintf(stderr, "%s was not written after the divergence%s\n", checkpoint_file.string().c_str(),
+                     fs::exists(checkpoint_file) ? " (it holds the last checkpoint written before the divergence)" : "");
+      if (!o.save.empty()) std::fprintf(stderr, "no model saved to %s\n", o.save.c_str());
+      return 3;
+    }
     progress.clear();
     if (!finished) {
       write_checkpoint(epoch - 1, tally);
@@ -405,7 +390,7 @@ int run(const Options& o, Net& net, TrainerOptimizer& optimizer, CifarTransform 
     std::fflush(stdout);
     history.push_back({epoch, train_loss, train_acc, te.loss, te.accuracy, seconds, img_s});
     if (metrics) metrics->append(history.back());
-    tally = EpochTally{};
+    tally.start_epoch();
     if (!checkpoint_file.empty()) write_checkpoint(epoch, tally);
     if (g_interrupted) {  // SIGINT during the evaluation: the epoch's checkpoint is written
       std::printf("interrupted: checkpoint written to %s after epoch %d; continue with --resume %s\n",
@@ -743,6 +728,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
+    std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit makes a write fail (an error), not kill the program
     if (!o.sweep.empty()) return run_sweep(o);
     if (!o.plot_dir.empty() && o.metrics.empty()) {
       fs::create_directories(o.plot_dir);

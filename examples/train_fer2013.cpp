@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdlib>
 #include <cstdio>
 #include <filesystem>
@@ -117,7 +118,8 @@ int run(const Options& o, Net& net, Optimizer& optimizer, const ctnn::Schedule& 
     const double lr = optimizer.param_groups()[0].lr;
     const auto t0 = std::chrono::steady_clock::now();
     const auto tr = ctnn::train::train_epoch(
-        net, optimizer, train_loader, static_cast<std::uint64_t>(epoch - 1), {.label_smoothing = o.label_smoothing},
+        net, optimizer, train_loader, static_cast<std::uint64_t>(epoch - 1),
+        {.loss = {.label_smoothing = o.label_smoothing}, .on_non_finite = trainer::on_non_finite(o)},
         [&](std::size_t done, std::size_t total, const ctnn::train::PassResult& r) {
           progress.update(done, total, r.loss, r.images_per_second(), r.seconds);
         });
@@ -249,8 +251,11 @@ int run_model(Options o, const fer_presets::Recipe& recipe) {
   TestData test;
   test.set = load(split_of(o.test_split), o.test_limit);
   if (o.test_split == "both")
-    test.public_count = o.csv.empty() ? data::load_fer2013(o.data_dir, data::Fer2013Split::public_test).size()
-                                      : data::load_fer2013_csv(o.csv, data::Fer2013Split::public_test).size();
+    // Only the boundary: the test split itself was checked above (its counts unless a subset).
+    test.public_count =
+        o.csv.empty()
+            ? data::load_fer2013(o.data_dir, data::Fer2013Split::public_test, data::kAllRecords, data::RecordCount::any).size()
+            : data::load_fer2013_csv(o.csv, data::Fer2013Split::public_test, data::kAllRecords, data::RecordCount::any).size();
   else if (o.test_split == "public")
     test.public_count = test.set.size();
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
@@ -357,8 +362,13 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   try {
+    std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit makes a write fail (an error), not kill the program
     if (o.model == "strong") return run_model<fer_presets::Strong>(o, fer_presets::strong_recipe);
     return run_model<fer_presets::Fast>(o, fer_presets::fast_recipe);
+  } catch (const ctnn::train::DivergedError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    if (!o.save.empty()) std::fprintf(stderr, "no model saved to %s\n", o.save.c_str());
+    return 3;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -12,6 +12,7 @@
 
 #include <ctnn/data/image_set.hpp>
 #include <ctnn/io/onnx.hpp>
+#include <ctnn/train/loop.hpp>
 
 namespace trainer {
 
@@ -24,7 +25,12 @@ struct RunOptions {
   bool prefetch = true;
   std::string save;     // the final model, safetensors
   std::string save_onnx;  // the final model, ONNX
+  std::string on_nan = "stop";  // stop | skip: what a non-finite training loss does
 };
+
+inline ctnn::train::OnNonFinite on_non_finite(const RunOptions& o) {
+  return o.on_nan == "skip" ? ctnn::train::OnNonFinite::skip : ctnn::train::OnNonFinite::stop;
+}
 
 // CLI11's PositiveNumber prints the whole double range on failure; this says it plainly.
 inline const CLI::Validator positive = CLI::Validator(
@@ -37,7 +43,7 @@ inline const CLI::Validator positive = CLI::Validator(
     },
     "> 0");
 
-// Adds --seed, --threads, --train-limit, --test-limit, --metrics, --no-prefetch, --save and --save-onnx;
+// Adds --seed, --threads, --train-limit, --test-limit, --metrics, --no-prefetch, --on-nan, --save and --save-onnx;
 // returns --save, which a trainer may make exclusive with its own options.
 inline CLI::Option* add_run_options(CLI::App& app, RunOptions& o) {
   app.add_option("--seed", o.seed, "Seed for initialisation, shuffling and augmentation")->capture_default_str();
@@ -49,6 +55,12 @@ inline CLI::Option* add_run_options(CLI::App& app, RunOptions& o) {
   app.add_option("--save-onnx", o.save_onnx,
                  "Write the final model to this ONNX file (input: pixels / 255, NCHW; it applies the normalisation)")
       ->type_name("FILE");
+  app.add_option("--on-nan", o.on_nan,
+                 "A NaN or infinite training loss: stop (exit 3 naming the epoch, the step and the last finite loss; "
+                 "no checkpoint or model is written after it) | skip (leave that batch out with a warning; stops "
+                 "all the same once the weights are no longer finite)")
+      ->check(CLI::IsMember({"stop", "skip"}))
+      ->capture_default_str();
   return app.add_option("--save", o.save, "Write the final model to this safetensors file")->type_name("FILE");
 }
 

@@ -11,11 +11,12 @@
 
 # Building (CMake configures the library, examples, tests and benchmarks together), getting the
 # data and drawing plots: cmake, g++ (with libgomp for OpenMP), make; Eigen 3.4, xsimd, doctest,
-# CLI11, Google Benchmark, nlohmann-json (ctnn/io), stb (predict's image decoding); xz-utils (the
+# CLI11, Google Benchmark, nlohmann-json (ctnn/io), libpng and libjpeg-turbo (ctnn/io/image_decode.hpp:
+# predict's image decoding); xz-utils (the
 # .tar.xz archives), curl + ca-certificates (the official CIFAR-10 download); gnuplot-nox
 # (scripts/plot_metrics.sh).
 CTNN_BUILD_PACKAGES=(cmake g++ make libeigen3-dev libxsimd-dev doctest-dev libcli11-dev libbenchmark-dev
-                     nlohmann-json3-dev libstb-dev xz-utils ca-certificates curl gnuplot-nox)
+                     nlohmann-json3-dev libpng-dev libjpeg62-turbo-dev xz-utils ca-certificates curl gnuplot-nox)
 # What only the tests add: Python with onnx (onnx.checker) and OpenCV's dnn module, the consumers
 # the ONNX export is checked against.
 CTNN_TEST_PACKAGES=(python3 python3-numpy python3-onnx python3-opencv)

@@ -242,13 +242,15 @@ TEST_CASE("cifar10: folder layout, batches.meta.txt and the train/test splits") 
     write_bytes(dir / "test_batch.bin", raw.data(), 5 * kRecord);
   };
   write_batches();
+  // These files are small: RecordCount::any (the official counts are checked below).
+  constexpr auto kAnyCount = data::RecordCount::any;
 
   SUBCASE("meta without, and with, a trailing blank line; CRLF") {
     for (const std::string& meta : {std::string("airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck"),
                                    std::string(kMeta) + "\n",
                                    std::string("airplane\r\nautomobile\r\nbird\r\ncat\r\ndeer\r\ndog\r\nfrog\r\nhorse\r\nship\r\ntruck\r\n\r\n")}) {
       write_text(dir / "batches.meta.txt", meta);
-      const auto train = data::load_cifar10(dir, data::Split::train);
+      const auto train = data::load_cifar10(dir, data::Split::train, data::kAllRecords, kAnyCount);
       CHECK(train.class_names ==
             std::vector<std::string>(data::kCifar10ClassNames.begin(), data::kCifar10ClassNames.end()));
       REQUIRE(train.size() == 4 + 5 + 6 + 7 + 8);
@@ -261,35 +263,35 @@ TEST_CASE("cifar10: folder layout, batches.meta.txt and the train/test splits") 
           CHECK(std::equal(train.image(at).begin(), train.image(at).end(),
                            reinterpret_cast<const std::uint8_t*>(raw.data()) + rec * kRecord + 1));
         }
-      const auto test = data::load_cifar10(dir, data::Split::test);
+      const auto test = data::load_cifar10(dir, data::Split::test, data::kAllRecords, kAnyCount);
       CHECK(test.size() == 5);
       CHECK(test.label(0) == static_cast<unsigned char>(raw[0]));
       CHECK(data::load_cifar10(dir, data::Split::train, 6).size() == 6);
     }
   }
   SUBCASE("missing or malformed meta") {
-    auto msg = error_of([&] { data::load_cifar10(dir, data::Split::train); });
+    auto msg = error_of([&] { data::load_cifar10(dir, data::Split::train, data::kAllRecords, kAnyCount); });
     CHECK(contains(msg, (dir / "batches.meta.txt").string()));
     CHECK(contains(msg, "does not exist"));
     write_text(dir / "batches.meta.txt", "airplane\nautomobile\nbird\n");
-    msg = error_of([&] { data::load_cifar10(dir, data::Split::test); });
+    msg = error_of([&] { data::load_cifar10(dir, data::Split::test, data::kAllRecords, kAnyCount); });
     CHECK(contains(msg, "batches.meta.txt"));
     CHECK(contains(msg, "3 class names, expected 10"));
     write_text(dir / "batches.meta.txt", "airplane\n\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n");
-    msg = error_of([&] { data::load_cifar10(dir, data::Split::test); });
+    msg = error_of([&] { data::load_cifar10(dir, data::Split::test, data::kAllRecords, kAnyCount); });
     CHECK(contains(msg, "line 2 is blank"));
   }
   SUBCASE("a missing, truncated or mislabelled batch file") {
     write_text(dir / "batches.meta.txt", kMeta);
     fs::remove(dir / "data_batch_4.bin");
-    auto msg = error_of([&] { data::load_cifar10(dir, data::Split::train); });
+    auto msg = error_of([&] { data::load_cifar10(dir, data::Split::train, data::kAllRecords, kAnyCount); });
     CHECK(contains(msg, (dir / "data_batch_4.bin").string()));
     CHECK(contains(msg, "does not exist"));
-    CHECK(data::load_cifar10(dir, data::Split::test).size() == 5);  // test does not need it
+    CHECK(data::load_cifar10(dir, data::Split::test, data::kAllRecords, kAnyCount).size() == 5);  // test does not need it
 
     write_batches();
     write_bytes(dir / "data_batch_2.bin", raw.data(), 2 * kRecord + 5);
-    msg = error_of([&] { data::load_cifar10(dir, data::Split::train); });
+    msg = error_of([&] { data::load_cifar10(dir, data::Split::train, data::kAllRecords, kAnyCount); });
     CHECK(contains(msg, (dir / "data_batch_2.bin").string()));
     CHECK(contains(msg, "partial record of 5 bytes"));
 
@@ -297,7 +299,7 @@ TEST_CASE("cifar10: folder layout, batches.meta.txt and the train/test splits") 
     auto bad = std::vector<char>(raw.begin(), raw.begin() + 4 * kRecord);
     bad[2 * kRecord] = static_cast<char>(200);
     write_bytes(dir / "data_batch_3.bin", bad.data(), bad.size());
-    msg = error_of([&] { data::load_cifar10(dir, data::Split::train); });
+    msg = error_of([&] { data::load_cifar10(dir, data::Split::train, data::kAllRecords, kAnyCount); });
     CHECK(contains(msg, (dir / "data_batch_3.bin").string()));
     CHECK(contains(msg, "record 2 (byte offset 6146) has label 200"));
 
@@ -305,6 +307,23 @@ TEST_CASE("cifar10: folder layout, batches.meta.txt and the train/test splits") 
     msg = error_of([&] { data::load_cifar10(dir, data::Split::train, 31); });
     CHECK(contains(msg, dir.string()));
     CHECK(contains(msg, "30 records, fewer than the 31 requested"));
+  }
+  SUBCASE("the official 10,000 records per file, unless a subset is asked for") {
+    write_text(dir / "batches.meta.txt", kMeta);
+    auto msg = error_of([&] { data::load_cifar10(dir, data::Split::test); });
+    CHECK(contains(msg, (dir / "test_batch.bin").string()));
+    CHECK(contains(msg, "holds 5 records (15365 bytes), not the official 10000"));
+    CHECK(contains(msg, "--test-limit"));
+    write_bytes(dir / "test_batch.bin", raw.data(), 0);  // empty: was "0 test images", 0.00 %
+    msg = error_of([&] { data::load_cifar10(dir, data::Split::test); });
+    CHECK(contains(msg, "test_batch.bin' holds 0 records (0 bytes)"));
+    msg = error_of([&] { data::load_cifar10(dir, data::Split::train); });
+    CHECK(contains(msg, (dir / "data_batch_1.bin").string()));
+    CHECK(contains(msg, "holds 4 records"));
+    // A subset asked for: the counts are not checked, only that there are enough records.
+    CHECK(data::load_cifar10(dir, data::Split::train, 30).size() == 30);
+    msg = error_of([&] { data::load_cifar10(dir, data::Split::test, 1); });
+    CHECK(contains(msg, "0 records, fewer than the 1 requested"));
   }
   SUBCASE("a missing folder points at scripts/get-cifar10.sh") {
     const auto msg = error_of([&] { data::load_cifar10(tmp.path / "absent", data::Split::train); });

@@ -129,24 +129,27 @@ void check_image(const data::Fer2013& set, std::size_t i, int label, int id) {
 
 }  // namespace
 
+// Small generated files: RecordCount::any (the published counts are checked on their own below).
+constexpr auto kAny = data::RecordCount::any;
+
 // ---- binary form --------------------------------------------------------------------------
 
 TEST_CASE("fer2013 binary: splits, limits and class names from a generated folder") {
   TempDir tmp;
   BinaryFolder f(tmp.path, 10, 4, 3);
-  const auto train = data::load_fer2013(f.dir, data::Fer2013Split::train);
+  const auto train = data::load_fer2013(f.dir, data::Fer2013Split::train, data::kAllRecords, kAny);
   REQUIRE(train.size() == 10);
   CHECK(train.pixels.size() == 10 * kPixels);
   CHECK(train.class_names == std::vector<std::string>(data::kFer2013ClassNames.begin(), data::kFer2013ClassNames.end()));
   for (int i = 0; i < 10; ++i) check_image(train, static_cast<std::size_t>(i), i % 7, i);
 
-  const auto pub = data::load_fer2013(f.dir, data::Fer2013Split::public_test);
+  const auto pub = data::load_fer2013(f.dir, data::Fer2013Split::public_test, data::kAllRecords, kAny);
   REQUIRE(pub.size() == 4);
   for (int i = 0; i < 4; ++i) check_image(pub, static_cast<std::size_t>(i), (i + 3) % 7, 1000 + i);
-  const auto priv = data::load_fer2013(f.dir, data::Fer2013Split::private_test);
+  const auto priv = data::load_fer2013(f.dir, data::Fer2013Split::private_test, data::kAllRecords, kAny);
   REQUIRE(priv.size() == 3);
   for (int i = 0; i < 3; ++i) check_image(priv, static_cast<std::size_t>(i), (i + 4 + 3) % 7, 1004 + i);
-  const auto test = data::load_fer2013(f.dir, data::Fer2013Split::test);
+  const auto test = data::load_fer2013(f.dir, data::Fer2013Split::test, data::kAllRecords, kAny);
   REQUIRE(test.size() == 7);
   for (int i = 0; i < 7; ++i) check_image(test, static_cast<std::size_t>(i), (i + 3) % 7, 1000 + i);
 
@@ -165,8 +168,8 @@ TEST_CASE("fer2013 binary: splits, limits and class names from a generated folde
   // The index is not needed for train and test; CRLF label files are fine.
   fs::remove(f.dir / "fer2013-index.csv");
   write_text(f.dir / "fer2013-labels.txt", "angry\r\ndisgust\r\nfear\r\nhappy\r\nsad\r\nsurprise\r\nneutral\r\n\r\n");
-  CHECK(data::load_fer2013(f.dir, data::Fer2013Split::train).size() == 10);
-  CHECK(data::load_fer2013(f.dir, data::Fer2013Split::test).class_names[6] == "neutral");
+  CHECK(data::load_fer2013(f.dir, data::Fer2013Split::train, data::kAllRecords, kAny).size() == 10);
+  CHECK(data::load_fer2013(f.dir, data::Fer2013Split::test, data::kAllRecords, kAny).class_names[6] == "neutral");
 }
 
 TEST_CASE("fer2013 binary: every bad input is a DataError naming the file and the place") {
@@ -175,10 +178,10 @@ TEST_CASE("fer2013 binary: every bad input is a DataError naming the file and th
   const auto train_bin = (f.dir / "fer2013-train.bin").string();
   const auto test_bin = (f.dir / "fer2013-test.bin").string();
   const auto index = (f.dir / "fer2013-index.csv").string();
-  const auto load = [&](data::Fer2013Split s) { return [&f, s] { data::load_fer2013(f.dir, s); }; };
+  const auto load = [&](data::Fer2013Split s) { return [&f, s] { data::load_fer2013(f.dir, s, data::kAllRecords, kAny); }; };
 
   SUBCASE("missing folder points at scripts/get-fer2013.sh") {
-    const auto msg = error_of([&] { data::load_fer2013(tmp.path / "absent", data::Fer2013Split::train); });
+    const auto msg = error_of([&] { data::load_fer2013(tmp.path / "absent", data::Fer2013Split::train, data::kAllRecords, kAny); });
     CHECK(contains(msg, (tmp.path / "absent").string()));
     CHECK(contains(msg, "scripts/get-fer2013.sh"));
   }
@@ -265,7 +268,7 @@ TEST_CASE("fer2013 binary: every bad input is a DataError naming the file and th
       CHECK(contains(msg, c.expect));
     }
     // train and test do not read the index at all.
-    CHECK(data::load_fer2013(f.dir, data::Fer2013Split::test).size() == 5);
+    CHECK(data::load_fer2013(f.dir, data::Fer2013Split::test, data::kAllRecords, kAny).size() == 5);
   }
 }
 
@@ -285,19 +288,19 @@ TEST_CASE("fer2013 csv: splits, limits, and tolerated variants (CRLF, BOM, quote
                                       "\r\n\n",
                                   std::string(data::kFer2013CsvHeader) + "\n" + body.substr(0, body.size() - 1)}) {
     write_text(p, text);
-    const auto train = data::load_fer2013_csv(p, data::Fer2013Split::train);
+    const auto train = data::load_fer2013_csv(p, data::Fer2013Split::train, data::kAllRecords, kAny);
     REQUIRE(train.size() == 2);
     CHECK(train.class_names ==
           std::vector<std::string>(data::kFer2013ClassNames.begin(), data::kFer2013ClassNames.end()));
     check_image(train, 0, 0, 0);
     check_image(train, 1, 2, 3);
-    const auto pub = data::load_fer2013_csv(p, data::Fer2013Split::public_test);
+    const auto pub = data::load_fer2013_csv(p, data::Fer2013Split::public_test, data::kAllRecords, kAny);
     REQUIRE(pub.size() == 2);
     check_image(pub, 1, 5, 4);
-    const auto priv = data::load_fer2013_csv(p, data::Fer2013Split::private_test);
+    const auto priv = data::load_fer2013_csv(p, data::Fer2013Split::private_test, data::kAllRecords, kAny);
     REQUIRE(priv.size() == 2);
     check_image(priv, 0, 6, 1);
-    const auto test = data::load_fer2013_csv(p, data::Fer2013Split::test);
+    const auto test = data::load_fer2013_csv(p, data::Fer2013Split::test, data::kAllRecords, kAny);
     REQUIRE(test.size() == 4);
     check_image(test, 0, 3, 2);
     check_image(test, 1, 5, 4);
@@ -316,7 +319,7 @@ TEST_CASE("fer2013 csv: splits, limits, and tolerated variants (CRLF, BOM, quote
   quoted.insert(2, "\"");
   quoted.insert(quoted.rfind(','), "\"");
   write_text(p, std::string(data::kFer2013CsvHeader) + "\n" + quoted);
-  const auto q = data::load_fer2013_csv(p, data::Fer2013Split::train);
+  const auto q = data::load_fer2013_csv(p, data::Fer2013Split::train, data::kAllRecords, kAny);
   REQUIRE(q.size() == 1);
   check_image(q, 0, 1, 9);
 }
@@ -330,12 +333,12 @@ TEST_CASE("fer2013 csv: every bad row is a DataError naming the file, line, offs
   const auto at3 = "line 3 (byte offset " + std::to_string(line3) + ")";
   const auto run = [&](const std::string& text, data::Fer2013Split split = data::Fer2013Split::train) {
     write_text(p, text);
-    return error_of([&] { data::load_fer2013_csv(p, split); });
+    return error_of([&] { data::load_fer2013_csv(p, split, data::kAllRecords, kAny); });
   };
   std::string pixels_of_good = good.substr(2, good.rfind(',') - 2);
 
   SUBCASE("missing and empty files, bad header") {
-    auto msg = error_of([&] { data::load_fer2013_csv(tmp.path / "none.csv", data::Fer2013Split::train); });
+    auto msg = error_of([&] { data::load_fer2013_csv(tmp.path / "none.csv", data::Fer2013Split::train, data::kAllRecords, kAny); });
     CHECK(contains(msg, (tmp.path / "none.csv").string()));
     CHECK(contains(msg, "does not exist"));
     msg = run("");
@@ -435,6 +438,30 @@ namespace {
 // The unpacked fer2013-binary folder, or "" (the test then skips): FER2013 is optional.
 fs::path fer_dir() { return ctnn::test::fer2013_dir_or_skip().value_or(fs::path{}); }
 }  // namespace
+
+TEST_CASE("fer2013: a whole split must have a published record count, unless a subset is asked for") {
+  TempDir tmp;
+  BinaryFolder f(tmp.path, 10, 4, 3);
+  auto msg = error_of([&] { data::load_fer2013(f.dir, data::Fer2013Split::train); });
+  CHECK(contains(msg, (f.dir / "fer2013-train.bin").string()));
+  CHECK(contains(msg, "holds 10 records (23050 bytes), not a published count (28558 in this project's archive, 28709"));
+  msg = error_of([&] { data::load_fer2013(f.dir, data::Fer2013Split::public_test); });
+  CHECK(contains(msg, "fer2013-test.bin' holds 7 records"));
+  CHECK(contains(msg, "7152"));
+  write_text(f.dir / "fer2013-test.bin", "");
+  msg = error_of([&] { data::load_fer2013(f.dir, data::Fer2013Split::test); });
+  CHECK(contains(msg, "fer2013-test.bin' holds 0 records (0 bytes)"));
+  CHECK(data::load_fer2013(f.dir, data::Fer2013Split::train, 10).size() == 10);  // a subset: accepted
+
+  const fs::path p = tmp.path / "fer2013.csv";
+  write_text(p, std::string(data::kFer2013CsvHeader) + "\n" + csv_row("3", 1, "Training") + csv_row("4", 2, "PublicTest"));
+  msg = error_of([&] { data::load_fer2013_csv(p, data::Fer2013Split::train); });
+  CHECK(contains(msg, p.string()));
+  CHECK(contains(msg, "the train split holds 1 rows, not the published 28709"));
+  msg = error_of([&] { data::load_fer2013_csv(p, data::Fer2013Split::private_test); });
+  CHECK(contains(msg, "the private_test split holds 0 rows, not the published 3589"));
+  CHECK(data::load_fer2013_csv(p, data::Fer2013Split::public_test, 1).size() == 1);
+}
 
 TEST_CASE("fer2013: the real data set has the published counts (CTNN_FER2013_DIR)") {
   const fs::path dir = fer_dir();

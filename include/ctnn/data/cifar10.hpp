@@ -8,8 +8,9 @@
 //   auto test  = ctnn::data::load_cifar10("data/cifar-10-batches-bin", ctnn::data::Split::test);
 //   // train.size() == 50000, train.image(i) is 3*32*32 uint8, train.label(i) in 0..9
 //
-// Every failure (missing file, size not a whole number of records, label outside 0..9, too few
-// records for the limit, bad batches.meta.txt) throws ctnn::data::DataError naming the file.
+// Every failure (missing file, size not a whole number of records, not the official 10,000
+// records per file when the whole split is read, label outside 0..9, too few records for the
+// limit, bad batches.meta.txt) throws ctnn::data::DataError naming the file.
 #include <algorithm>
 #include <array>
 #include <cstddef>
@@ -30,6 +31,7 @@ using Cifar10 = ImageSet<Cifar10Shape>;
 
 inline constexpr std::size_t kCifar10NumClasses = 10;
 inline constexpr std::size_t kCifar10RecordBytes = 1 + Cifar10Shape::size;  // 3073
+inline constexpr std::size_t kCifar10RecordsPerFile = 10000;  // each of data_batch_1..5.bin, test_batch.bin
 inline constexpr std::array<std::string_view, kCifar10NumClasses> kCifar10ClassNames = {
     "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"};
 
@@ -86,8 +88,10 @@ inline Cifar10 load_cifar10_file(const std::filesystem::path& path, std::size_t 
 
 // A split from the unpacked cifar-10-batches-bin folder: train = the 50,000 images of
 // data_batch_1..5 concatenated in that order, test = the 10,000 of test_batch.bin. `limit`
-// keeps the first `limit` images of the split (reading only the files needed).
-inline Cifar10 load_cifar10(const std::filesystem::path& dir, Split split, std::size_t limit = kAllRecords) {
+// keeps the first `limit` images of the split (reading only the files needed). Without a limit
+// every file must hold the official 10,000 records unless `count` is RecordCount::any.
+inline Cifar10 load_cifar10(const std::filesystem::path& dir, Split split, std::size_t limit = kAllRecords,
+                            RecordCount count = RecordCount::official) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec))
     throw DataError("CIFAR-10 folder " + detail::quoted(dir) +
@@ -105,6 +109,14 @@ inline Cifar10 load_cifar10(const std::filesystem::path& dir, Split split, std::
     std::uintmax_t bytes = 0;
     detail::open_for_reading(files[k], "CIFAR-10", bytes);
     records[k] = static_cast<std::size_t>(bytes / kCifar10RecordBytes);
+    // A partial record is reported by the reader below, with its offset.
+    if (count == RecordCount::official && limit == kAllRecords && bytes % kCifar10RecordBytes == 0 &&
+        records[k] != kCifar10RecordsPerFile)
+      throw DataError("CIFAR-10 file " + detail::quoted(files[k]) + " holds " + std::to_string(records[k]) +
+                      " records (" + std::to_string(bytes) + " bytes), not the official " +
+                      std::to_string(kCifar10RecordsPerFile) + " of every CIFAR-10 batch file: a damaged or "
+                      "partial copy? Run scripts/get-cifar10.sh again, or ask for a subset (a limit; the "
+                      "trainers' --train-limit / --test-limit)");
     total += records[k];
     largest = std::max(largest, records[k]);
   }

@@ -42,6 +42,12 @@ using Fer2013 = ImageSet<Fer2013Shape>;
 
 inline constexpr std::size_t kFer2013NumClasses = 7;
 inline constexpr std::size_t kFer2013RecordBytes = 1 + Fer2013Shape::size;  // 2305
+// The published record counts. The binary form of this project's archive leaves out the rows
+// without an image in the FER+ release (fer2013-missing.csv): 28,558 train, 7,152 test (3,579
+// PublicTest + 3,573 PrivateTest). Made from Kaggle's fer2013.csv (get-fer2013.sh --csv), it
+// holds every row: 28,709 train, 7,178 test (3,589 + 3,589), as fer2013.csv itself does.
+inline constexpr std::size_t kFer2013TrainRecords = 28558, kFer2013TestRecords = 7152;
+inline constexpr std::size_t kFer2013CsvTrainRows = 28709, kFer2013CsvPublicRows = 3589, kFer2013CsvPrivateRows = 3589;
 // The coding of the original fer2013.csv (and of fer2013-labels.txt).
 inline constexpr std::array<std::string_view, kFer2013NumClasses> kFer2013ClassNames = {
     "angry", "disgust", "fear", "happy", "sad", "surprise", "neutral"};
@@ -214,7 +220,12 @@ inline std::size_t fer2013_public_test_records(const std::filesystem::path& inde
 // A split from the unpacked fer2013-binary folder. train reads fer2013-train.bin; the test
 // splits read fer2013-test.bin, with the PublicTest/PrivateTest boundary taken from
 // fer2013-index.csv (needed for public_test and private_test only).
-inline Fer2013 load_fer2013(const std::filesystem::path& dir, Fer2013Split split, std::size_t limit = kAllRecords) {
+//
+// Without a limit, the file read must hold a published record count (kFer2013TrainRecords or
+// kFer2013CsvTrainRows for fer2013-train.bin, kFer2013TestRecords or the CSV's 7,178 for
+// fer2013-test.bin) unless `count` is RecordCount::any.
+inline Fer2013 load_fer2013(const std::filesystem::path& dir, Fer2013Split split, std::size_t limit = kAllRecords,
+                            RecordCount count = RecordCount::official) {
   namespace fs = std::filesystem;
   std::error_code ec;
   if (!fs::is_directory(dir, ec))
@@ -227,6 +238,17 @@ inline Fer2013 load_fer2013(const std::filesystem::path& dir, Fer2013Split split
   std::uintmax_t bytes = 0;
   detail::open_for_reading(file, "FER2013", bytes);
   const std::size_t records = static_cast<std::size_t>(bytes / kFer2013RecordBytes);
+  if (count == RecordCount::official && limit == kAllRecords && bytes % kFer2013RecordBytes == 0) {
+    const bool train = split == Fer2013Split::train;
+    const std::size_t ours = train ? kFer2013TrainRecords : kFer2013TestRecords;
+    const std::size_t kaggle = train ? kFer2013CsvTrainRows : kFer2013CsvPublicRows + kFer2013CsvPrivateRows;
+    if (records != ours && records != kaggle)
+      throw DataError("FER2013 file " + detail::quoted(file) + " holds " + std::to_string(records) + " records (" +
+                      std::to_string(bytes) + " bytes), not a published count (" + std::to_string(ours) +
+                      " in this project's archive, " + std::to_string(kaggle) +
+                      " made from Kaggle's fer2013.csv): a damaged or partial copy? Run scripts/get-fer2013.sh "
+                      "again, or ask for a subset (a limit; the trainers' --train-limit / --test-limit)");
+  }
 
   // [first, last) records of the file make the split.
   std::size_t first = 0, last = records;
@@ -263,8 +285,11 @@ inline Fer2013 load_fer2013(const std::filesystem::path& dir, Fer2013Split split
 // Every row read is checked (header, 3 fields, label 0-6, exactly 2304 integer pixels 0-255,
 // Usage Training/PublicTest/PrivateTest); with a limit, reading stops once the split has
 // `limit` images. test = all PublicTest rows, then all PrivateTest rows, each in file order.
+//
+// Without a limit, the split must have Kaggle's published row count (28,709 Training, 3,589
+// PublicTest, 3,589 PrivateTest) unless `count` is RecordCount::any.
 inline Fer2013 load_fer2013_csv(const std::filesystem::path& path, Fer2013Split split,
-                                std::size_t limit = kAllRecords) {
+                                std::size_t limit = kAllRecords, RecordCount count = RecordCount::official) {
   constexpr std::size_t kPixels = Fer2013Shape::size;
   detail::LineReader reader(path, "FER2013 CSV");
   detail::TextLine l;
@@ -370,6 +395,17 @@ inline Fer2013 load_fer2013_csv(const std::filesystem::path& path, Fer2013Split 
   }
   set.pixels.insert(set.pixels.end(), private_set.pixels.begin(), private_set.pixels.end());
   set.labels.insert(set.labels.end(), private_set.labels.begin(), private_set.labels.end());
+  if (limit == kAllRecords && count == RecordCount::official) {
+    const std::size_t expected = split == Fer2013Split::train          ? kFer2013CsvTrainRows
+                                 : split == Fer2013Split::public_test  ? kFer2013CsvPublicRows
+                                 : split == Fer2013Split::private_test ? kFer2013CsvPrivateRows
+                                                                       : kFer2013CsvPublicRows + kFer2013CsvPrivateRows;
+    if (set.size() != expected)
+      throw DataError("FER2013 CSV file " + detail::quoted(path) + ": the " + std::string(fer2013_split_name(split)) +
+                      " split holds " + std::to_string(set.size()) + " rows, not the published " +
+                      std::to_string(expected) + " of fer2013.csv: a cut or edited copy? Ask for a subset (a "
+                      "limit; the trainers' --train-limit / --test-limit) to use it anyway");
+  }
   if (limit != kAllRecords) {
     if (set.size() < limit)
       throw DataError("FER2013 " + std::string(fer2013_split_name(split)) + " split in " + detail::quoted(path) +

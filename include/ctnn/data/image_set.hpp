@@ -39,6 +39,12 @@ class DataError : public std::runtime_error {
 // "Read every record" (the default limit of the loaders).
 inline constexpr std::size_t kAllRecords = std::numeric_limits<std::size_t>::max();
 
+// Whether a whole split must hold the data set's published record counts. official (the
+// default): a file with another count (an empty, cut or partial copy) is a DataError naming the
+// file and the count. any: whatever the files hold (small files made by tests, samples). With a
+// limit (a subset asked for), the counts are not checked, only that there are enough records.
+enum class RecordCount { official, any };
+
 template <SampleShape S>
 struct ImageSet {
   using shape = S;

@@ -61,24 +61,12 @@
 #include <utility>
 #include <vector>
 
-#if __has_include(<unistd.h>)
-#include <fcntl.h>
-#include <unistd.h>
-#define CTNN_IO_POSIX 1
-#endif
-
 #include <nlohmann/json.hpp>
 
 #include "ctnn/core/parameter.hpp"
+#include "ctnn/io/atomic_file.hpp"
 
 namespace ctnn::io {
-
-// Every failure to read, parse, match or write a file. The message names the file and, where
-// it applies, the tensor.
-class Error : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 // ---- dtypes --------------------------------------------------------------------------------
 
@@ -121,8 +109,6 @@ std::string shape_string(const Dims& shape) {
 
 namespace detail {
 
-inline std::string quote(std::string_view s) { return "'" + std::string(s) + "'"; }
-
 template <class T>
 T byteswap(T v) noexcept {
   auto bytes = std::bit_cast<std::array<unsigned char, sizeof(T)>>(v);
@@ -158,70 +144,6 @@ inline std::uint64_t read_u64_le(const std::uint8_t* p) noexcept {
 }
 
 }  // namespace detail
-
-// ---- writing files -------------------------------------------------------------------------
-
-// Writes `bytes` to `path` so that `path` always holds either its previous content or all of
-// the new one, even if the program or the machine stops at any moment: the bytes go to a
-// temporary file in the same folder (named after `path`, ending in ".tmp"), which is flushed
-// to disk (fsync), then renamed over `path`; the folder is then synced so the rename persists.
-inline void write_file_atomically(const std::filesystem::path& path, std::string_view bytes) {
-  namespace fs = std::filesystem;
-  const fs::path tmp = path.string() + ".tmp";
-#ifdef CTNN_IO_POSIX
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw Error("cannot create " + detail::quote(tmp.string()) + ": " + std::strerror(errno));
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) {
-      const std::string why = w < 0 ? std::strerror(errno) : "no progress";
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw Error("writing " + detail::quote(tmp.string()) + " failed: " + why);
-    }
-    done += static_cast<std::size_t>(w);
-  }
-  if (::fsync(fd) != 0) {
-    const std::string why = std::strerror(errno);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    throw Error("flushing " + detail::quote(tmp.string()) + " to disk failed: " + why);
-  }
-  if (::close(fd) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    throw Error("closing " + detail::quote(tmp.string()) + " failed: " + why);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    throw Error("cannot rename " + detail::quote(tmp.string()) + " to " + detail::quote(path.string()) + ": " +
-                why);
-  }
-  // Persist the rename itself (best effort: some file systems refuse fsync on a folder).
-  const fs::path dir = path.has_parent_path() ? path.parent_path() : fs::path(".");
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    (void)::fsync(dfd);
-    ::close(dfd);
-  }
-#else
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error("cannot create " + detail::quote(tmp.string()));
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) throw Error("writing " + detail::quote(tmp.string()) + " failed (disk full?)");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec)
-    throw Error("cannot rename " + detail::quote(tmp.string()) + " to " + detail::quote(path.string()) + ": " +
-                ec.message());
-#endif
-}
 
 // Builds a safetensors file in memory: add tensors (their bytes are copied), then bytes() or
 // write(). Tensors are stored in the order added.

@@ -1,10 +1,19 @@
 #pragma once
 // One epoch of training and one pass of evaluation over a DataLoader: the loop every trainer
-// writes, once. The loss, accuracy and throughput it returns are what the trainer prints and
+// writes, once, with the divergence check every trainer needs (a NaN or infinite loss stops the
+// run with DivergedError instead of training on, and saving, NaN weights). The loss, accuracy and throughput it returns are what the trainer prints and
 // the metrics file records.
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <cstdio>
 #include <functional>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "ctnn/layers/layer.hpp"
 #include "ctnn/loss/cross_entropy.hpp"
@@ -22,37 +31,224 @@ struct PassResult {
 // Called after every training batch with (batches done, batches in the epoch, running result).
 using BatchCallback = std::function<void(std::size_t, std::size_t, const PassResult&)>;
 
-// Train mode; one optimizer step per batch. Mean loss and accuracy are over the batches as
-// trained (like the running figures a PyTorch loop prints), weighted by batch size.
+// What a training step does when its loss is not a finite number (NaN or infinite).
+enum class OnNonFinite {
+  stop,  // throw DivergedError before the optimizer step (the default)
+  skip,  // leave the batch out (no backward, no step; BatchNorm running statistics restored),
+         // warn, and go on; stops all the same (DivergedError) once the weights are no longer
+         // finite or TrainOptions::max_skips_in_a_row batches in a row were non-finite
+};
+
+// A run that diverged: a non-finite loss (or non-finite weights at the end of an epoch). Epoch
+// and step count from 1, as the trainers print them. The weights are those before the step that
+// diverged (or, for weights found non-finite, as they are); nothing has been saved by the loop.
+class DivergedError : public std::runtime_error {
+ public:
+  DivergedError(const std::string& what, std::uint64_t epoch_, std::size_t step_, double loss_, double last_finite_)
+      : std::runtime_error(what), epoch(epoch_), step(step_), loss(loss_), last_finite_loss(last_finite_) {}
+  std::uint64_t epoch;      // 1-based
+  std::size_t step;         // 1-based, within the epoch
+  double loss;              // the non-finite loss (NaN when the weights were found non-finite)
+  double last_finite_loss;  // NaN when no step of this run had a finite loss yet
+};
+
+// Running figures of an epoch in progress; a trainer that checkpoints mid-epoch keeps them and
+// continues the epoch with them (train_epoch_resumable). start_epoch() clears the figures but
+// keeps the last finite loss, which a DivergedError reports.
+struct EpochTally {
+  double loss_sum = 0;  // sum over the trained samples of the loss
+  std::size_t correct = 0, samples = 0;
+  std::size_t batches = 0;  // batches of this epoch done (trained or skipped): where to continue
+  std::size_t skipped = 0;  // batches left out with OnNonFinite::skip
+  std::size_t skipped_in_a_row = 0;
+  double seconds = 0;       // training time of this epoch so far
+  double last_finite_loss = std::numeric_limits<double>::quiet_NaN();
+  std::uint64_t last_finite_epoch = 0;  // 1-based; 0: none yet
+  std::size_t last_finite_step = 0;
+
+  void start_epoch() {
+    const EpochTally keep = *this;
+    *this = EpochTally{};
+    last_finite_loss = keep.last_finite_loss;
+    last_finite_epoch = keep.last_finite_epoch;
+    last_finite_step = keep.last_finite_step;
+    skipped_in_a_row = keep.skipped_in_a_row;
+  }
+  PassResult result() const {
+    PassResult r;
+    r.samples = samples;
+    r.loss = samples ? loss_sum / static_cast<double>(samples) : 0;
+    r.accuracy = samples ? static_cast<double>(correct) / static_cast<double>(samples) : 0;
+    r.seconds = seconds;
+    return r;
+  }
+};
+
+struct TrainOptions {
+  CrossEntropyOptions loss{};
+  OnNonFinite on_non_finite = OnNonFinite::stop;
+  std::size_t max_skips_in_a_row = 5;  // skip: more non-finite batches in a row than this stop the run
+};
+
+// What a trainer adds around each step. Any may be empty.
+struct TrainHooks {
+  std::function<void()> before_step;                  // before optimizer.step() (an lr schedule)
+  std::function<void()> after_step;                   // after it (Lookahead)
+  std::function<bool(const EpochTally&)> after_batch;  // after each batch; false stops the epoch there
+  std::function<void(const std::string&)> warn;       // OnNonFinite::skip's notes (default: stderr)
+};
+
+namespace detail {
+
+inline std::string loss_text(double v) {
+  if (std::isnan(v)) return "nan";  // printf may write "-nan"
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+inline std::string last_finite_text(const EpochTally& t) {
+  if (t.last_finite_epoch == 0) return "no step of this run had a finite loss";
+  return "the last finite loss was " + loss_text(t.last_finite_loss) + ", at epoch " +
+         std::to_string(t.last_finite_epoch) + ", step " + std::to_string(t.last_finite_step);
+}
+
+// The first tensor (parameter or buffer) holding a NaN or infinity, or "" if none. One pass
+// over the weights: the loop calls it once per epoch (and on OnNonFinite::skip), not per step.
+template <class Net>
+std::string first_non_finite_tensor(Net& net) {
+  for (const auto& p : net.parameters())
+    for (std::size_t i = 0; i < p.size; ++i)
+      if (!std::isfinite(static_cast<double>(p.value[i]))) return p.name;
+  for (const auto& b : net.buffers())
+    for (std::size_t i = 0; i < b.size; ++i)
+      if (!std::isfinite(static_cast<double>(b.value[i]))) return b.name;
+  return {};
+}
+
+template <class Net>
+void check_weights_finite(Net& net, const EpochTally& t, std::uint64_t epoch1, std::size_t step, const char* when) {
+  const std::string bad = first_non_finite_tensor(net);
+  if (bad.empty()) return;
+  throw DivergedError("training diverged: tensor " + bad + " holds a non-finite value " + when + " (epoch " +
+                          std::to_string(epoch1) + ", step " + std::to_string(step) + "); " + last_finite_text(t),
+                      epoch1, step, std::numeric_limits<double>::quiet_NaN(), t.last_finite_loss);
+}
+
+// The running statistics (BatchNorm) that a forward pass in train mode changes: kept before each
+// step with OnNonFinite::skip (a few numbers per channel), so a skipped batch leaves no trace.
+template <class Net>
+void save_buffers(Net& net, std::vector<typename Net::scalar>& out) {
+  out.clear();
+  for (const auto& b : net.buffers()) out.insert(out.end(), b.value, b.value + b.size);
+}
+template <class Net>
+void restore_buffers(Net& net, const std::vector<typename Net::scalar>& saved) {
+  std::size_t at = 0;
+  for (const auto& b : net.buffers()) {
+    std::copy(saved.begin() + static_cast<std::ptrdiff_t>(at), saved.begin() + static_cast<std::ptrdiff_t>(at + b.size),
+              b.value);
+    at += b.size;
+  }
+}
+
+}  // namespace detail
+
+// One training epoch (train mode; one optimizer step per batch) that can start part-way: the
+// first `t.batches` batches of the epoch are passed over (they were trained before an
+// interruption; the loader's order depends only on its seed and the epoch), and the figures
+// add to `t`. Returns false if hooks.after_batch stopped it, true at the end of the epoch.
+//
+// Every step's loss is checked (one scalar, no cost): a NaN or infinite loss throws
+// DivergedError naming the epoch, the step and the last finite loss, before the optimizer step,
+// so the weights stay as they were (OnNonFinite::skip leaves the batch out instead). When the
+// epoch ends or stops, the weights and running statistics are checked once (a non-finite
+// gradient with a finite loss): what a trainer then saves is finite.
+template <class Net, class Optimizer, class Loader>
+bool train_epoch_resumable(Net& net, Optimizer& optimizer, Loader& loader, std::uint64_t epoch, EpochTally& t,
+                           const TrainOptions& options = {}, const TrainHooks& hooks = {}) {
+  CrossEntropyLoss<typename Net::out_shape, typename Net::scalar> loss(options.loss);
+  const auto start = std::chrono::steady_clock::now();
+  const double seconds_before = t.seconds;
+  const std::size_t skip = t.batches;
+  const std::uint64_t epoch1 = epoch + 1;
+  std::size_t b = 0;
+  bool finished = true;
+  const bool skipping = options.on_non_finite == OnNonFinite::skip;
+  std::vector<typename Net::scalar> buffers;
+  net.train();
+  for (auto& batch : loader.epoch(epoch)) {
+    if (b++ < skip) continue;
+    if (skipping) detail::save_buffers(net, buffers);
+    loss(net.forward(batch.images), batch.labels);
+    const double value = loss.value();
+    if (!std::isfinite(value)) {
+      const std::string where = "epoch " + std::to_string(epoch1) + ", step " + std::to_string(b) + " of " +
+                                std::to_string(loader.size());
+      if (options.on_non_finite == OnNonFinite::stop)
+        throw DivergedError("training diverged at " + where + ": the loss is " + detail::loss_text(value) + "; " +
+                                detail::last_finite_text(t) + ". The weights are those before this step",
+                            epoch1, b, value, t.last_finite_loss);
+      detail::restore_buffers(net, buffers);
+      detail::check_weights_finite(net, t, epoch1, b, "after a non-finite loss");
+      if (++t.skipped_in_a_row > options.max_skips_in_a_row)
+        throw DivergedError("training diverged at " + where + ": the loss is " + detail::loss_text(value) + ", " +
+                                std::to_string(t.skipped_in_a_row) + " non-finite batches in a row (--on-nan skip "
+                                "allows " + std::to_string(options.max_skips_in_a_row) + "); " +
+                                detail::last_finite_text(t),
+                            epoch1, b, value, t.last_finite_loss);
+      ++t.skipped;
+      ++t.batches;
+      const std::string note = "warning: " + where + ": the loss is " + detail::loss_text(value) +
+                               "; batch left out (" + std::to_string(t.skipped) + " this epoch)";
+      if (hooks.warn) hooks.warn(note);
+      else std::fprintf(stderr, "%s\n", note.c_str());
+    } else {
+      net.backward(loss.grad());
+      if (hooks.before_step) hooks.before_step();
+      optimizer.step();
+      optimizer.zero_grad();
+      if (hooks.after_step) hooks.after_step();
+      t.loss_sum += value * static_cast<double>(batch.size());
+      t.correct += loss.correct();
+      t.samples += batch.size();
+      ++t.batches;
+      t.last_finite_loss = value;
+      t.last_finite_epoch = epoch1;
+      t.last_finite_step = b;
+      t.skipped_in_a_row = 0;
+    }
+    t.seconds = seconds_before + std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (hooks.after_batch && !hooks.after_batch(t)) {
+      finished = false;
+      break;
+    }
+  }
+  detail::check_weights_finite(net, t, epoch1, t.batches, finished ? "at the end of the epoch" : "where training stopped");
+  return finished;
+}
+
+// One whole epoch. Mean loss and accuracy are over the batches as trained (like the running
+// figures a PyTorch loop prints), weighted by batch size. A non-finite loss throws DivergedError
+// (see train_epoch_resumable).
+template <class Net, class Optimizer, class Loader>
+PassResult train_epoch(Net& net, Optimizer& optimizer, Loader& loader, std::uint64_t epoch, const TrainOptions& options,
+                       const BatchCallback& on_batch = {}) {
+  EpochTally t;
+  TrainHooks hooks;
+  if (on_batch)
+    hooks.after_batch = [&](const EpochTally& now) {
+      on_batch(now.batches, loader.size(), now.result());
+      return true;
+    };
+  train_epoch_resumable(net, optimizer, loader, epoch, t, options, hooks);
+  return t.result();
+}
+
 template <class Net, class Optimizer, class Loader>
 PassResult train_epoch(Net& net, Optimizer& optimizer, Loader& loader, std::uint64_t epoch,
                        const CrossEntropyOptions& loss_options = {}, const BatchCallback& on_batch = {}) {
-  CrossEntropyLoss<typename Net::out_shape, typename Net::scalar> loss(loss_options);
-  PassResult r;
-  double loss_sum = 0;
-  std::size_t correct = 0, done = 0;
-  const auto start = std::chrono::steady_clock::now();
-  net.train();
-  for (auto& batch : loader.epoch(epoch)) {
-    loss(net.forward(batch.images), batch.labels);
-    net.backward(loss.grad());
-    optimizer.step();
-    optimizer.zero_grad();
-    loss_sum += loss.value() * static_cast<double>(batch.size());
-    correct += loss.correct();
-    r.samples += batch.size();
-    ++done;
-    if (on_batch) {
-      r.loss = loss_sum / static_cast<double>(r.samples);
-      r.accuracy = static_cast<double>(correct) / static_cast<double>(r.samples);
-      r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      on_batch(done, loader.size(), r);
-    }
-  }
-  r.loss = r.samples ? loss_sum / static_cast<double>(r.samples) : 0;
-  r.accuracy = r.samples ? static_cast<double>(correct) / static_cast<double>(r.samples) : 0;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return r;
+  return train_epoch(net, optimizer, loader, epoch, TrainOptions{.loss = loss_options}, on_batch);
 }
 
 // Mean loss and accuracy of logits(images) over one pass of the loader, in eval mode

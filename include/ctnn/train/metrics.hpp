@@ -12,6 +12,8 @@
 #include <system_error>
 #include <vector>
 
+#include "ctnn/io/atomic_file.hpp"
+
 namespace ctnn::train {
 
 struct EpochMetrics {
@@ -22,20 +24,8 @@ struct EpochMetrics {
   double images_per_second = 0;  // training throughput
 };
 
-// Writes `content` to `path` atomically: a temporary file beside it, flushed, then renamed.
-inline void write_file_atomically(const std::filesystem::path& path, const std::string& content) {
-  const std::filesystem::path tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error("cannot write '" + tmp.string() + "'");
-    out << content;
-    out.flush();
-    if (!out) throw std::runtime_error("writing '" + tmp.string() + "' failed (disk full?)");
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw std::runtime_error("cannot rename '" + tmp.string() + "' to '" + path.string() + "': " + ec.message());
-}
+// Writes `content` to `path` atomically (see ctnn/io/atomic_file.hpp).
+using io::write_file_atomically;
 
 class MetricsFile {
  public:
