@@ -243,38 +243,34 @@ def make_bn(case_seed, name, cls, shape):
 # ----------------------------------------------------------------------------
 # 4. ReLU
 # ----------------------------------------------------------------------------
+def pointwise_golden(name, x32, fn):
+    """x, y = fn(x) and dx for a random dy, computed in float64 from the float32 x."""
+    x = leaf64(x32)
+    y = fn(x)
+    dy32 = randn(*y.shape)
+    y.backward(dy32.double())
+    g = Golden(name)
+    g.f32("x", x32)
+    g.f32("y", y)
+    g.f32("dy", dy32)
+    g.f32("dx", x.grad)
+    return g, x
+
+
 def make_relu(case_seed):
     seed(case_seed)
     x32 = randn(7, 3, 5, 5)
     zeros = torch.randperm(x32.numel())[:10]
     x32.view(-1)[zeros] = 0.0
-    x = leaf64(x32)
-    y = torch.relu(x)
-    dy32 = randn(*y.shape)
-    y.backward(dy32.double())
+    g, x = pointwise_golden("relu", x32, torch.relu)
     assert torch.all(x.grad.view(-1)[zeros] == 0)
-    g = Golden("relu")
-    g.f32("x", x32)
-    g.f32("y", y)
-    g.f32("dy", dy32)
-    g.f32("dx", x.grad)
     return g
 
 
 def make_silu(case_seed):
     """torch.nn.SiLU, for the user-written layer of examples/custom_layer/silu.hpp."""
     seed(case_seed)
-    x32 = randn(4, 3, 5, 5) * 3
-    x = leaf64(x32)
-    y = torch.nn.functional.silu(x)
-    dy32 = randn(*y.shape)
-    y.backward(dy32.double())
-    g = Golden("silu")
-    g.f32("x", x32)
-    g.f32("y", y)
-    g.f32("dy", dy32)
-    g.f32("dx", x.grad)
-    return g
+    return pointwise_golden("silu", randn(4, 3, 5, 5) * 3, torch.nn.functional.silu)[0]
 
 
 # ----------------------------------------------------------------------------
