@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # --resume from a checkpoint that does not belong to this run (run by ctest as faults.checkpoint_mismatch):
-#   checkpoint_mismatch_e2e.sh TRAIN_CIFAR10 WORK_DIR
+#   checkpoint_mismatch_e2e.sh TRAIN_CIFAR10 WORK_DIR [PREDICT]
 # On synthetic CIFAR-10 files: a checkpoint of the seed preset, Adam, 2 threads, then --resume with
 # another preset (seed3, airbench), another optimizer, another option that shapes the run (--lr,
 # --batch-size, --train-limit), another thread count (a warning: the run goes on but will not be
 # bit-identical), a model file instead of a checkpoint, a truncated checkpoint, a file that is not
 # safetensors, and an empty folder. Every refusal exits 1 and names what differs; none changes
-# the checkpoint.
+# the checkpoint. With PREDICT: the checkpoint read as another architecture (--arch seed3) is
+# refused, naming the file and the tensor.
 set -euo pipefail
-train=$1 work=$2
+train=$1 work=$2 predict=${3:-}
 # shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 fault_test_in "$work" 128 64
@@ -66,3 +67,12 @@ cp -r ck ck1
 grep -q "warning: the checkpoint was written with 2 threads, this run uses 1: the result will not be bit-identical" threads.log ||
   fail "no thread-count warning: $(head -n 5 threads.log)"
 echo "ok: another thread count: $(grep warning: threads.log)"
+
+if [[ -n "$predict" ]]; then
+  { printf 'P6\n32 32\n255\n'; head -c 3073 data/test_batch.bin | tail -c 3072; } >image.ppm
+  status=0
+  "$predict" --model ck/checkpoint.safetensors --arch seed3 image.ppm >arch.log 2>&1 || status=$?
+  [[ $status -eq 1 ]] || fail "predict --arch seed3 on a seed checkpoint exited with $status: $(cat arch.log)"
+  grep -q "^error: safetensors file 'ck/checkpoint.safetensors' does not match the network" arch.log && grep -q "tensor '8.weight' has shape" arch.log || fail "unclear predict message: $(cat arch.log)"
+  echo "ok: predict refuses another architecture: $(head -n 2 arch.log | tr "\n" " ")"
+fi

@@ -6,14 +6,13 @@
 
 #include <cmath>
 #include <cstdint>
-#include <limits>
-#include <string>
-#include <vector>
-
 #include <ctnn/ctnn.hpp>
 #include <ctnn/data/dataloader.hpp>
 #include <ctnn/data/image_set.hpp>
 #include <ctnn/train/loop.hpp>
+#include <limits>
+#include <string>
+#include <vector>
 
 namespace data = ctnn::data;
 namespace train = ctnn::train;
@@ -56,6 +55,19 @@ std::vector<float> weights(Net& net) {
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
+// The DivergedError that f() throws (a test failure, naming `what`, if it throws none).
+template <class F>
+train::DivergedError diverged(const char* what, F&& f) {
+  try {
+    f();
+  } catch (const train::DivergedError& e) {
+    MESSAGE(std::string(e.what()));
+    return e;
+  }
+  FAIL(what);
+  return train::DivergedError("", 0, 0, 0, 0);
+}
+
 }  // namespace
 
 TEST_CASE("divergence: a NaN loss stops the epoch at that step, names it, and leaves the weights as before it") {
@@ -79,12 +91,10 @@ TEST_CASE("divergence: a NaN loss stops the epoch at that step, names it, and le
     before_step3 = weights(net);
     return true;
   };
-  try {
-    train::train_epoch_resumable(net, opt, loader, 1, t, {}, hooks);
-    FAIL("a NaN loss did not stop the epoch");
-  } catch (const train::DivergedError& e) {
+  {
+    const auto e = diverged("a NaN loss did not stop the epoch",
+                            [&] { train::train_epoch_resumable(net, opt, loader, 1, t, {}, hooks); });
     const std::string msg = e.what();
-    MESSAGE(msg);
     CHECK(e.epoch == 2);
     CHECK(e.step == 3);
     CHECK(std::isnan(e.loss));
@@ -95,12 +105,66 @@ TEST_CASE("divergence: a NaN loss stops the epoch at that step, names it, and le
     CHECK(std::isfinite(e.last_finite_loss));
   }
   CHECK(weights(net) == before_step3);  // the diverging step changed nothing
-  CHECK(t.batches == 2);               // a checkpoint of t would resume at step 3
+  CHECK(t.batches == 2);                // a checkpoint of t would resume at step 3
   CHECK(opt.steps() == 6);
   for (float w : weights(net)) REQUIRE(std::isfinite(w));
 
   // train_epoch (the whole-epoch form both trainers' loops share) throws the same.
   CHECK_THROWS_AS(train::train_epoch(net, opt, loader, 2), train::DivergedError);
+}
+
+TEST_CASE("divergence: a non-finite gradient with a finite loss stops the step too, or is skipped") {
+  // The network whose backward pass leaves a NaN in one gradient once, before optimizer step `at`.
+  struct BadGrad : Net {
+    using Net::Net;
+    long long* steps = nullptr;
+    long long at = 0;
+    auto backward(ctnn::TensorView<out_shape, const float> dy) {
+      auto r = Net::backward(dy);
+      if (at != 0 && *steps + 1 == at) {
+        parameters().back().grad[1] = std::numeric_limits<float>::quiet_NaN();
+        at = 0;
+      }
+      return r;
+    }
+  };
+  const auto set = small_set();
+  int poisoned = -1;
+  data::DataLoader loader(set, Poison{&poisoned}, {.batch_size = 4, .shuffle = false, .prefetch = false});
+  BadGrad net(1);
+  ctnn::SGD<float> opt{net.parameters(), {.lr = 0.01, .momentum = 0.9}};
+  long long steps = 0;
+  net.steps = &steps;
+  net.at = 2;
+  train::EpochTally t;
+  std::vector<float> after_step1;
+  train::TrainHooks hooks;
+  hooks.after_step = [&] {
+    steps = opt.steps();
+    after_step1 = weights(net);
+  };
+  {
+    const auto e = diverged("a NaN gradient went into the optimizer step",
+                            [&] { train::train_epoch_resumable(net, opt, loader, 0, t, {}, hooks); });
+    CHECK(contains(e.what(),
+                   "training diverged at epoch 1, step 2 of 4: the gradient of 2.bias is not finite (the loss, "));
+    CHECK(std::isfinite(e.loss));
+  }
+  CHECK(opt.steps() == 1);
+  CHECK(weights(net) == after_step1);
+
+  // skip: the batch is left out, its gradients cleared, the next steps train normally.
+  std::vector<std::string> notes;
+  hooks.warn = [&](const std::string& n) { notes.push_back(n); };
+  train::EpochTally u;
+  net.at = opt.steps() + 1;
+  CHECK(train::train_epoch_resumable(net, opt, loader, 1, u, {.on_non_finite = train::OnNonFinite::skip}, hooks));
+  CHECK(u.skipped == 1);
+  CHECK(opt.steps() == 4);
+  REQUIRE(notes.size() == 1);
+  CHECK(contains(notes[0], "epoch 2, step 1 of 4: the gradient of 2.bias is not finite"));
+  for (const auto& p : net.parameters())
+    for (std::size_t i = 0; i < p.size; ++i) REQUIRE(std::isfinite(p.grad[i]));
 }
 
 TEST_CASE("divergence: OnNonFinite::skip leaves the batch out, warns, and trains the rest") {
@@ -123,7 +187,8 @@ TEST_CASE("divergence: OnNonFinite::skip leaves the batch out, warns, and trains
   CHECK(std::isfinite(t.result().loss));
 
   // With BatchNorm, the NaN batch's forward pass changed the running statistics: restored.
-  using BnNet = ctnn::Sequential<ctnn::Input<1, 4, 4>, ctnn::Conv<1, 2, 3>, ctnn::BatchNorm, ctnn::ReLU, ctnn::Linear<3>>;
+  using BnNet =
+      ctnn::Sequential<ctnn::Input<1, 4, 4>, ctnn::Conv<1, 2, 3>, ctnn::BatchNorm, ctnn::ReLU, ctnn::Linear<3>>;
   BnNet bn(1);
   ctnn::SGD<float> bn_opt{bn.parameters(), {.lr = 0.01}};
   train::EpochTally u;
@@ -145,11 +210,11 @@ TEST_CASE("divergence: OnNonFinite::skip leaves the batch out, warns, and trains
     }
   };
   data::DataLoader bad(set, AllNaN{}, {.batch_size = 4, .shuffle = false, .prefetch = false});
-  try {
-    train::train_epoch_resumable(net2, opt2, bad, 0, v, {.on_non_finite = train::OnNonFinite::skip, .max_skips_in_a_row = 2},
-                                 hooks);
-    FAIL("skip went on past max_skips_in_a_row");
-  } catch (const train::DivergedError& e) {
+  {
+    const auto e = diverged("skip went on past max_skips_in_a_row", [&] {
+      train::train_epoch_resumable(net2, opt2, bad, 0, v,
+                                   {.on_non_finite = train::OnNonFinite::skip, .max_skips_in_a_row = 2}, hooks);
+    });
     CHECK(contains(e.what(), "epoch 1, step 3 of 4: the loss is nan, 3 non-finite batches in a row"));
   }
 }
@@ -163,18 +228,16 @@ TEST_CASE("divergence: non-finite weights are caught, with skip too, and at the 
     ctnn::SGD<float> opt{net.parameters(), {.lr = 0.01}};
     net.parameters()[0].value[0] = std::numeric_limits<float>::quiet_NaN();
     train::EpochTally t;
-    try {
-      train::train_epoch_resumable(net, opt, loader, 0, t);
-      FAIL("NaN weights trained on");
-    } catch (const train::DivergedError& e) {
+    {
+      const auto e = diverged("NaN weights trained on", [&] { train::train_epoch_resumable(net, opt, loader, 0, t); });
       CHECK(contains(e.what(), "epoch 1, step 1 of 4"));
       CHECK(contains(e.what(), "no step of this run had a finite loss"));
     }
     // skip cannot help when the weights themselves are NaN: it stops too, naming the tensor.
-    try {
-      train::train_epoch_resumable(net, opt, loader, 0, t, {.on_non_finite = train::OnNonFinite::skip});
-      FAIL("skip trained on NaN weights");
-    } catch (const train::DivergedError& e) {
+    {
+      const auto e = diverged("skip trained on NaN weights", [&] {
+        train::train_epoch_resumable(net, opt, loader, 0, t, {.on_non_finite = train::OnNonFinite::skip});
+      });
       CHECK(contains(e.what(), "tensor 0.weight holds a non-finite value after a non-finite loss"));
     }
   }
@@ -186,11 +249,9 @@ TEST_CASE("divergence: non-finite weights are caught, with skip too, and at the 
       if (opt.steps() == 4) net.parameters().back().value[0] = std::numeric_limits<float>::infinity();
     };
     train::EpochTally t;
-    try {
-      train::train_epoch_resumable(net, opt, loader, 0, t, {}, hooks);
-      FAIL("an infinite weight went unnoticed");
-    } catch (const train::DivergedError& e) {
-      MESSAGE(std::string(e.what()));
+    {
+      const auto e = diverged("an infinite weight went unnoticed",
+                              [&] { train::train_epoch_resumable(net, opt, loader, 0, t, {}, hooks); });
       CHECK(contains(e.what(), "holds a non-finite value at the end of the epoch (epoch 1, step 4)"));
     }
   }
