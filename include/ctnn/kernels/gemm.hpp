@@ -3,21 +3,57 @@
 // blocking workspace that is kept between calls: after the first call of a given size (or
 // smaller), a GEMM allocates nothing. (Eigen's expression API allocates its packing buffers on
 // every product larger than EIGEN_STACK_ALLOCATION_LIMIT.) Callers parallelise around it.
+//
+// With AVX-512, float GEMMs can instead run ctnn's own packed kernel (kernels/gemm_packed.hpp);
+// which one runs is GemmKernel::automatic's rule, use_packed_gemm below, unless a plan is told
+// otherwise (set_kernel, for benchmarks and tests). double always runs Eigen.
 #include <Eigen/Core>
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <type_traits>
+
+#include "ctnn/kernels/gemm_packed.hpp"
 
 namespace ctnn::kernels {
+
+enum class GemmKernel { automatic, eigen, packed };
+
+// Whether `automatic` runs the packed kernel for a float GEMM of this size.
+inline bool use_packed_gemm(Eigen::Index M, Eigen::Index N, Eigen::Index K) {
+  (void)M, (void)N, (void)K;
+  return false;  // not yet measured: Eigen everywhere
+}
+
+// True when GemmKernel::packed can run here (float, built with AVX-512).
+template <class T>
+inline constexpr bool packed_gemm_available =
+#if defined(__AVX512F__)
+    std::is_same_v<T, float>;
+#else
+    false;
+#endif
 
 template <class T>
 class GemmPlan {
  public:
+  // Which kernel run() uses; `packed` where it is not available means Eigen.
+  void set_kernel(GemmKernel k) { kernel_ = k; }
+  GemmKernel kernel() const { return kernel_; }
+
   // C[M, N] = (or +=) op(A)[M, K] * op(B)[K, N]; all row-major with leading dimensions lda, ldb, ldc.
   // op(A) = A, stored [M, K], or A^T with A stored [K, M] when TransA; likewise for B.
   template <bool TransA, bool TransB>
   void run(Eigen::Index M, Eigen::Index N, Eigen::Index K, const T* A, Eigen::Index lda, const T* B,
            Eigen::Index ldb, T* C, Eigen::Index ldc, bool accumulate) {
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>) {
+      if (kernel_ == GemmKernel::packed || (kernel_ == GemmKernel::automatic && use_packed_gemm(M, N, K))) {
+        packed_.template run<TransA, TransB>(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+        return;
+      }
+    }
+#endif
     if (!accumulate) {
       for (Eigen::Index i = 0; i < M; ++i) std::memset(C + i * ldc, 0, sizeof(T) * static_cast<std::size_t>(N));
     }
@@ -46,6 +82,11 @@ class GemmPlan {
 
   std::unique_ptr<Blocking> blocking_;
   Eigen::Index rows_ = 0, cols_ = 0, depth_ = 0;
+  GemmKernel kernel_ = GemmKernel::automatic;
+#if defined(__AVX512F__)
+  struct NoPacked {};
+  std::conditional_t<std::is_same_v<T, float>, packed::PackedGemm, NoPacked> packed_;
+#endif
 };
 
 }  // namespace ctnn::kernels
