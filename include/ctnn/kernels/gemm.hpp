@@ -6,9 +6,12 @@
 //
 // With AVX-512, float GEMMs can instead run ctnn's own packed kernel (kernels/gemm_packed.hpp);
 // which one runs is GemmKernel::automatic's rule, use_packed_gemm below, unless a plan is told
-// otherwise (set_kernel, for benchmarks and tests). double always runs Eigen.
+// otherwise (set_kernel, for benchmarks and tests) or the environment variable CTNN_GEMM is
+// `eigen` or `packed` (read once; it replaces the rule for every `automatic` plan, so the same
+// binary can time a network both ways). double always runs Eigen.
 #include <Eigen/Core>
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <type_traits>
@@ -19,10 +22,21 @@ namespace ctnn::kernels {
 
 enum class GemmKernel { automatic, eigen, packed };
 
-// Whether `automatic` runs the packed kernel for a float GEMM of this size.
+// Whether `automatic` runs the packed kernel for a float GEMM of this size. The rule is measured
+// (bench_layers gemmplan/* and a sweep of N, 1 thread, docs/gemm.md): the packed kernel's 6 x 64
+// tile wastes the lanes past N in its last column panel, so it loses to Eigen for narrow C
+// (N = 10, 27, 40-100: Eigen 1.2-4x faster) and wins from N = 128 on when the last panel is mostly
+// full (ResNet-9's fwd/igrad N = 256, 1024 and wgrad N = 576..4608: 1.1-1.6x faster). Hence: packed
+// when N >= 128 and at least 80 % of the lanes of the column panels hold columns of C.
 inline bool use_packed_gemm(Eigen::Index M, Eigen::Index N, Eigen::Index K) {
-  (void)M, (void)N, (void)K;
-  return false;  // not yet measured: Eigen everywhere
+  (void)M, (void)K;
+#if defined(__AVX512F__)
+  const Eigen::Index panels = (N + packed::kNR - 1) / packed::kNR;
+  return N >= 128 && 5 * N >= 4 * panels * packed::kNR;
+#else
+  (void)N;
+  return false;
+#endif
 }
 
 // True when GemmKernel::packed can run here (float, built with AVX-512).
@@ -33,6 +47,17 @@ inline constexpr bool packed_gemm_available =
 #else
     false;
 #endif
+
+// GemmKernel::automatic as CTNN_GEMM sets it: eigen, packed, or (unset, anything else) the rule.
+inline GemmKernel gemm_kernel_from_environment() {
+  static const GemmKernel kernel = [] {
+    const char* v = std::getenv("CTNN_GEMM");
+    if (v && std::strcmp(v, "eigen") == 0) return GemmKernel::eigen;
+    if (v && std::strcmp(v, "packed") == 0) return GemmKernel::packed;
+    return GemmKernel::automatic;
+  }();
+  return kernel;
+}
 
 template <class T>
 class GemmPlan {
@@ -48,7 +73,8 @@ class GemmPlan {
            Eigen::Index ldb, T* C, Eigen::Index ldc, bool accumulate) {
 #if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>) {
-      if (kernel_ == GemmKernel::packed || (kernel_ == GemmKernel::automatic && use_packed_gemm(M, N, K))) {
+      const GemmKernel k = kernel_ == GemmKernel::automatic ? gemm_kernel_from_environment() : kernel_;
+      if (k == GemmKernel::packed || (k == GemmKernel::automatic && use_packed_gemm(M, N, K))) {
         packed_.template run<TransA, TransB>(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
         return;
       }

@@ -11,10 +11,59 @@
 // op(B)(k, j) = TransB ? B[j*ldb + k] : B[k*ldb + j]   (B stored [K, N], or [N, K] when TransB)
 #include <algorithm>
 #include <cstddef>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 namespace ctnn::kernels::packed {
 
 using Index = std::ptrdiff_t;
+
+#if defined(__AVX512F__)
+// In-register transpose of 16 rows of 16 floats: r[i][j] -> r[j][i].
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 1] = _mm512_shuffle_ps(t[i], t[i + 2], _MM_SHUFFLE(3, 2, 3, 2));
+    r[i + 2] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(1, 0, 1, 0));
+    r[i + 3] = _mm512_shuffle_ps(t[i + 1], t[i + 3], _MM_SHUFFLE(3, 2, 3, 2));
+  }
+  for (int i = 0; i < 4; ++i) {  // 128-bit lanes: rows i, i+4, i+8, i+12 hold quarter-columns
+    t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], _MM_SHUFFLE(2, 0, 2, 0));
+    t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], _MM_SHUFFLE(3, 1, 3, 1));
+    t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], _MM_SHUFFLE(2, 0, 2, 0));
+    t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], _MM_SHUFFLE(3, 1, 3, 1));
+  }
+  for (int i = 0; i < 4; ++i) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], _MM_SHUFFLE(2, 0, 2, 0));
+    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], _MM_SHUFFLE(3, 1, 3, 1));
+    r[i + 4] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], _MM_SHUFFLE(2, 0, 2, 0));
+    r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], _MM_SHUFFLE(3, 1, 3, 1));
+  }
+}
+
+// The transposing B pack in 16 x 16 tiles: stored rows j (columns of op(B)) are read 16 floats at a
+// time (masked at the depth's end), rows past `cols` are zeros; dst has stride NR.
+template <Index NR>
+void pack_bt_panel_avx512(const float* B, Index ldb, Index j0, Index cols, Index k0, Index kc, float* dst) {
+  for (Index kb = 0; kb < kc; kb += 16) {
+    const Index kn = std::min<Index>(16, kc - kb);
+    const auto kmask = static_cast<__mmask16>(kn == 16 ? 0xFFFF : (1u << kn) - 1u);
+    for (Index jb = 0; jb < NR; jb += 16) {
+      __m512 r[16];
+      for (Index j = 0; j < 16; ++j)
+        r[j] = jb + j < cols ? _mm512_maskz_loadu_ps(kmask, B + (j0 + jb + j) * ldb + k0 + kb) : _mm512_setzero_ps();
+      transpose16(r);
+      for (Index k = 0; k < kn; ++k) _mm512_store_ps(dst + (kb + k) * NR + jb, r[k]);
+    }
+  }
+}
+#endif
 
 // One MR-row panel of op(A): rows i0 .. i0+rows (rows <= MR), depth k0 .. k0+kc.
 template <Index MR, bool TransA>
@@ -41,6 +90,12 @@ void pack_a(const float* A, Index lda, Index i0, Index mc, Index k0, Index kc, f
 template <Index NR, bool TransB>
 void pack_b_panel(const float* B, Index ldb, Index j0, Index cols, Index k0, Index kc, float* dst) {
   if constexpr (TransB) {
+#if defined(__AVX512F__)
+    if constexpr (NR % 16 == 0) {
+      pack_bt_panel_avx512<NR>(B, ldb, j0, cols, k0, kc, dst);
+      return;
+    }
+#endif
     // Rows of stored B are columns of op(B): read each contiguously, write with stride NR.
     for (Index j = 0; j < cols; ++j) {
       const float* src = B + (j0 + j) * ldb + k0;
