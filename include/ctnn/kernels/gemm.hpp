@@ -25,8 +25,9 @@ enum class GemmKernel { automatic, eigen, packed };
 // Whether `automatic` runs the packed kernel for a float GEMM of this size. The rule is measured
 // (bench_layers gemmplan/* and a sweep of N, 1 thread, docs/gemm.md): the packed kernel's 6 x 64
 // tile wastes the lanes past N in its last column panel, so it loses to Eigen for narrow C
-// (N = 10, 27, 40-100: Eigen 1.2-4x faster) and wins from N = 128 on when the last panel is mostly
-// full (ResNet-9's fwd/igrad N = 256, 1024 and wgrad N = 576..4608: 1.1-1.6x faster). Hence: packed
+// (N = 10 to 100: Eigen 1.1-4.4x faster, N = 64 a tie) and wins from N = 128 on when the last panel is
+// mostly full (ResNet-9's fwd/igrad N = 256, 1024 and wgrad N = 576..4608: 1.17-1.41x faster, the median
+// ratio within a run on a shared machine; its first conv's wgrad, N = 27: Eigen 2.1x faster). Hence: packed
 // when N >= 128 and at least 80 % of the lanes of the column panels hold columns of C.
 inline bool use_packed_gemm(Eigen::Index M, Eigen::Index N, Eigen::Index K) {
   (void)M, (void)K;
