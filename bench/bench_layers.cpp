@@ -15,6 +15,7 @@
 #include <benchmark/benchmark.h>
 
 #include <cstddef>
+#include <cstdlib>
 #include <string>
 
 #include <ctnn/ctnn.hpp>
@@ -151,6 +152,8 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::AddCustomContext("ctnn_threads", std::to_string(ctnn::num_threads()));
+  const char* gemm = std::getenv("CTNN_GEMM");  // kernels/gemm.hpp: which GEMM the layers run
+  benchmark::AddCustomContext("ctnn_gemm", gemm ? gemm : "automatic (use_packed_gemm)");
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -3,21 +3,84 @@
 // blocking workspace that is kept between calls: after the first call of a given size (or
 // smaller), a GEMM allocates nothing. (Eigen's expression API allocates its packing buffers on
 // every product larger than EIGEN_STACK_ALLOCATION_LIMIT.) Callers parallelise around it.
+//
+// With AVX-512, float GEMMs can instead run ctnn's own packed kernel (kernels/gemm_packed.hpp);
+// which one runs is GemmKernel::automatic's rule, use_packed_gemm below, unless a plan is told
+// otherwise (set_kernel, for benchmarks and tests) or the environment variable CTNN_GEMM is
+// `eigen` or `packed` (read once; it replaces the rule for every `automatic` plan, so the same
+// binary can time a network both ways). double always runs Eigen.
 #include <Eigen/Core>
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <type_traits>
+
+#include "ctnn/kernels/gemm_packed.hpp"
 
 namespace ctnn::kernels {
+
+enum class GemmKernel { automatic, eigen, packed };
+
+// Whether `automatic` runs the packed kernel for a float GEMM of this size. The rule is measured
+// (bench_layers gemmplan/* and a sweep of N, 1 thread, docs/gemm.md): the packed kernel's 6 x 64
+// tile wastes the lanes past N in its last column panel, so it loses to Eigen for narrow C
+// (N = 10 to 100: Eigen 1.1-4.4x faster, N = 64 a tie) and wins from N = 128 on when the last panel is
+// mostly full (ResNet-9's fwd/igrad N = 256, 1024 and wgrad N = 576..4608: 1.17-1.41x faster, the median
+// ratio within a run on a shared machine; its first conv's wgrad, N = 27: Eigen 2.1x faster). Hence: packed
+// when N >= 128 and at least 80 % of the lanes of the column panels hold columns of C.
+inline bool use_packed_gemm(Eigen::Index M, Eigen::Index N, Eigen::Index K) {
+  (void)M, (void)K;
+#if defined(__AVX512F__)
+  const Eigen::Index panels = (N + packed::kNR - 1) / packed::kNR;
+  return N >= 128 && 5 * N >= 4 * panels * packed::kNR;
+#else
+  (void)N;
+  return false;
+#endif
+}
+
+// True when GemmKernel::packed can run here (float, built with AVX-512).
+template <class T>
+inline constexpr bool packed_gemm_available =
+#if defined(__AVX512F__)
+    std::is_same_v<T, float>;
+#else
+    false;
+#endif
+
+// GemmKernel::automatic as CTNN_GEMM sets it: eigen, packed, or (unset, anything else) the rule.
+inline GemmKernel gemm_kernel_from_environment() {
+  static const GemmKernel kernel = [] {
+    const char* v = std::getenv("CTNN_GEMM");
+    if (v && std::strcmp(v, "eigen") == 0) return GemmKernel::eigen;
+    if (v && std::strcmp(v, "packed") == 0) return GemmKernel::packed;
+    return GemmKernel::automatic;
+  }();
+  return kernel;
+}
 
 template <class T>
 class GemmPlan {
  public:
+  // Which kernel run() uses; `packed` where it is not available means Eigen.
+  void set_kernel(GemmKernel k) { kernel_ = k; }
+  GemmKernel kernel() const { return kernel_; }
+
   // C[M, N] = (or +=) op(A)[M, K] * op(B)[K, N]; all row-major with leading dimensions lda, ldb, ldc.
   // op(A) = A, stored [M, K], or A^T with A stored [K, M] when TransA; likewise for B.
   template <bool TransA, bool TransB>
   void run(Eigen::Index M, Eigen::Index N, Eigen::Index K, const T* A, Eigen::Index lda, const T* B,
            Eigen::Index ldb, T* C, Eigen::Index ldc, bool accumulate) {
+#if defined(__AVX512F__)
+    if constexpr (std::is_same_v<T, float>) {
+      const GemmKernel k = kernel_ == GemmKernel::automatic ? gemm_kernel_from_environment() : kernel_;
+      if (k == GemmKernel::packed || (k == GemmKernel::automatic && use_packed_gemm(M, N, K))) {
+        packed_.template run<TransA, TransB>(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+        return;
+      }
+    }
+#endif
     if (!accumulate) {
       for (Eigen::Index i = 0; i < M; ++i) std::memset(C + i * ldc, 0, sizeof(T) * static_cast<std::size_t>(N));
     }
@@ -46,6 +109,11 @@ class GemmPlan {
 
   std::unique_ptr<Blocking> blocking_;
   Eigen::Index rows_ = 0, cols_ = 0, depth_ = 0;
+  GemmKernel kernel_ = GemmKernel::automatic;
+#if defined(__AVX512F__)
+  struct NoPacked {};
+  std::conditional_t<std::is_same_v<T, float>, packed::PackedGemm, NoPacked> packed_;
+#endif
 };
 
 }  // namespace ctnn::kernels

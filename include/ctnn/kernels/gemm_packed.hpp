@@ -1,0 +1,96 @@
+#pragma once
+// A packed, register-blocked FP32 GEMM for AVX-512 (BLIS-style), single-threaded:
+//   C[M, N] (=, or +=) op(A)[M, K] * op(B)[K, N], row-major, leading dimensions lda, ldb, ldc,
+// with GemmPlan::run's semantics (kernels/gemm.hpp). Its packing buffers are kept in the object:
+// after the first call of a given size (or smaller), a call allocates nothing.
+//
+// Loops, outermost first (MR x NR = 6 x 64, gemm_microkernel.hpp):
+//   jc  over N in blocks of NC = 512 columns
+//   pc  over K in blocks of KC = 256: pack op(B)[KC, NC] into NR-column panels (512 KiB, for L2)
+//   ic  over M in blocks of MC = 288 rows: pack op(A)[MC, KC] into MR-row panels
+//   ir  over the block's MR-row panels: the A panel (6 KiB) stays in L1 ...
+//   jr  ... while the B panels stream past it from L2, one 6 x 64 tile of C each
+// The first K block overwrites C unless `accumulate`; later K blocks add to it.
+#if defined(__AVX512F__)
+#include <algorithm>
+#include <cstddef>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <new>
+
+#include "ctnn/kernels/gemm_microkernel.hpp"
+#include "ctnn/kernels/gemm_pack.hpp"
+
+namespace ctnn::kernels::packed {
+
+inline constexpr Index kKC = 256;
+inline constexpr Index kMC = 288;  // a multiple of MR
+inline constexpr Index kNC = 512;  // a multiple of NR
+
+class PackedGemm {
+ public:
+  template <bool TransA, bool TransB>
+  void run(Index M, Index N, Index K, const float* A, Index lda, const float* B, Index ldb, float* C, Index ldc,
+           bool accumulate) {
+    if (M <= 0 || N <= 0) return;
+    if (K <= 0) {
+      if (!accumulate)
+        for (Index i = 0; i < M; ++i) std::memset(C + i * ldc, 0, sizeof(float) * static_cast<std::size_t>(N));
+      return;
+    }
+    reserve(M, N, K);
+    for (Index jc = 0; jc < N; jc += kNC) {
+      const Index nc = std::min(kNC, N - jc);
+      for (Index pc = 0; pc < K; pc += kKC) {
+        const Index kc = std::min(kKC, K - pc);
+        pack_b<kNR, TransB>(B, ldb, jc, nc, pc, kc, b_.get());
+        const bool add = accumulate || pc > 0;
+        for (Index ic = 0; ic < M; ic += kMC) {
+          const Index mc = std::min(kMC, M - ic);
+          pack_a<kMR, TransA>(A, lda, ic, mc, pc, kc, a_.get());
+          block(mc, nc, kc, C + ic * ldc + jc, ldc, add);
+        }
+      }
+    }
+  }
+
+ private:
+  struct AlignedFree {
+    void operator()(float* p) const { std::free(p); }
+  };
+  using Buffer = std::unique_ptr<float, AlignedFree>;
+
+  static Index round_up(Index x, Index m) { return (x + m - 1) / m * m; }
+  static Buffer allocate(Index floats) {
+    const auto bytes = static_cast<std::size_t>(round_up(floats * Index(sizeof(float)), 64));
+    void* p = std::aligned_alloc(64, bytes);
+    if (!p) throw std::bad_alloc();
+    return Buffer(static_cast<float*>(p));
+  }
+
+  // Buffers for the largest blocks a call of this size packs.
+  void reserve(Index M, Index N, Index K) {
+    const Index kc = std::min(kKC, K);
+    const Index a_need = round_up(std::min(kMC, M), kMR) * kc;
+    const Index b_need = round_up(std::min(kNC, N), kNR) * kc;
+    if (a_need > a_size_) a_ = allocate(a_size_ = a_need);
+    if (b_need > b_size_) b_ = allocate(b_size_ = b_need);
+  }
+
+  // C[mc, nc] (+)= packed A block [mc, kc] * packed B block [kc, nc].
+  void block(Index mc, Index nc, Index kc, float* C, Index ldc, bool add) const {
+    for (Index ir = 0; ir < mc; ir += kMR) {
+      const Index rows = std::min(kMR, mc - ir);
+      const float* ap = a_.get() + ir * kc;
+      for (Index jr = 0; jr < nc; jr += kNR)
+        microkernel_rows(rows, kc, ap, b_.get() + jr * kc, C + ir * ldc + jr, ldc, std::min(kNR, nc - jr), add);
+    }
+  }
+
+  Buffer a_, b_;
+  Index a_size_ = 0, b_size_ = 0;
+};
+
+}  // namespace ctnn::kernels::packed
+#endif  // __AVX512F__
