@@ -11,6 +11,7 @@ dataset=$1 preset=$2 train=$3 predict=$4 data=$5 work=$6 ort=${7:-}
 here=$(cd "$(dirname "$0")" && pwd)
 python=${PYTHON:-/usr/bin/python3}
 fail() { echo "FAIL: $*" >&2; exit 1; }
+source "$here/../support/require_data.sh"
 
 "$python" -c "import onnx, cv2, numpy" 2>/dev/null || {
   echo "SKIP: python3 modules onnx, cv2 and numpy are needed (Debian: apt-get install python3-onnx python3-opencv python3-numpy)"
@@ -18,11 +19,11 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 }
 if [[ $dataset == cifar10 ]]; then
   records=$data/test_batch.bin
-  [[ -f $records ]] || { echo "SKIP: no CIFAR-10 in '$data' (get it with scripts/get-cifar10.sh)"; exit 77; }
+  require_cifar10 "$data"
   run=("$train" --data "$data")
 else
   records=$data/fer2013-test.bin
-  [[ -f $records ]] || { echo "SKIP: no FER2013 in '$data' (get it with scripts/get-fer2013.sh)"; exit 77; }
+  require_fer2013 "$data"
   run=("$train" --data-dir "$data")
 fi
 rm -rf "$work" && mkdir -p "$work" && cd "$work"
