@@ -280,11 +280,11 @@ int run(const Options& o, Net& net, TrainerOptimizer& optimizer, CifarTransform 
       const auto it = st.metadata.find(k);
       return it == st.metadata.end() ? std::string() : it->second;
     };
-    if (meta("train.threads") != std::to_string(ctnn::num_threads()))
+    if (meta("train.threads") != std::to_string(ctnn::thread_width()))
       std::fprintf(stderr,
                    "warning: the checkpoint was written with %s threads, this run uses %d: the result will not be "
                    "bit-identical to an uninterrupted run\n",
-                   meta("train.threads").c_str(), ctnn::num_threads());
+                   meta("train.threads").c_str(), ctnn::thread_width());
     history = metrics_rows_from_string(meta("train.metrics"));
     total_seconds = std::strtod(meta("train.total_seconds").c_str(), nullptr);
     first_epoch = static_cast<int>(st.epoch) + 1;
@@ -318,7 +318,7 @@ int run(const Options& o, Net& net, TrainerOptimizer& optimizer, CifarTransform 
     st.rng = net.rng().state();
     for (const auto& [key, value] : recipe) st.metadata["train." + key] = value;
     st.metadata["train.epochs"] = std::to_string(o.epochs);
-    st.metadata["train.threads"] = std::to_string(ctnn::num_threads());
+    st.metadata["train.threads"] = std::to_string(ctnn::thread_width());
     st.metadata["train.metrics"] = metrics_rows_to_string(history);
     st.metadata["train.total_seconds"] = exact(total_seconds);
     st.metadata["train.epoch_loss_sum"] = exact(t.loss_sum);
@@ -463,7 +463,7 @@ int run_model(Options o, const presets::Recipe& recipe) {
                  o.data_dir.c_str());
     return 2;
   }
-  if (o.threads > 0) ctnn::set_num_threads(o.threads);
+  trainer::apply_threads(o);
 
   const auto t_load = std::chrono::steady_clock::now();
   const auto train_set = data::load_cifar10(dir, data::Split::train, o.train_limit);
@@ -478,7 +478,7 @@ int run_model(Options o, const presets::Recipe& recipe) {
   std::printf("augment %s, normalize %s, label smoothing %g, test-time augmentation level %d, lookahead %s, seed %llu, "
               "%d threads; %zu train / %zu test images loaded in %.2f s\n",
               o.augment.c_str(), o.normalize.c_str(), o.label_smoothing, o.tta, o.lookahead.c_str(),
-              static_cast<unsigned long long>(o.seed), ctnn::num_threads(), train_set.size(), test_set.size(), load_s);
+              static_cast<unsigned long long>(o.seed), ctnn::thread_width(), train_set.size(), test_set.size(), load_s);
   if (recipe.whiten || recipe.dirac || recipe.norm_bias_lr_scale != 1)
     std::printf("preset recipe: %s%s%s\n",
                 recipe.whiten ? ("layer 0 = patch-whitening conv from the first " +

@@ -241,7 +241,7 @@ int run_model(Options o, const fer_presets::Recipe& recipe) {
                  o.data_dir.c_str());
     return 2;
   }
-  if (o.threads > 0) ctnn::set_num_threads(o.threads);
+  trainer::apply_threads(o);
 
   const auto t_load = std::chrono::steady_clock::now();
   const auto load = [&](data::Fer2013Split s, std::size_t limit) {
@@ -287,7 +287,7 @@ int run_model(Options o, const fer_presets::Recipe& recipe) {
               o.weight_decay);
   std::printf("augment %s, label smoothing %g, test-time augmentation %d, normalize mean %.4f std %.4f (training images), seed %llu, %d threads\n",
               o.augment.c_str(), o.label_smoothing, o.tta, normalize.mean[0], normalize.std[0], static_cast<unsigned long long>(o.seed),
-              ctnn::num_threads());
+              ctnn::thread_width());
   std::printf("%zu train / %zu test images (%s) from %s, loaded in %.2f s\n", train_set.size(), test.set.size(),
               o.test_split.c_str(), o.csv.empty() ? o.data_dir.c_str() : o.csv.c_str(), load_s);
   std::printf("%s", Net::summary().c_str());

@@ -3,6 +3,7 @@
 // depend on the data set or the model (seed, threads, data limits, metrics file, prefetching,
 // the saved models), added in one place so that both trainers spell and check them alike.
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <ctnn/core/thread_governor.hpp>
 #include <ctnn/data/image_set.hpp>
 #include <ctnn/io/onnx.hpp>
 #include <ctnn/train/loop.hpp>
@@ -26,7 +28,20 @@ struct RunOptions {
   std::string save;     // the final model, safetensors
   std::string save_onnx;  // the final model, ONNX
   std::string on_nan = "stop";  // stop | skip: what a non-finite training loss does
+  std::string adapt_threads = "on";  // on | off: the ThreadGovernor (core/thread_governor.hpp)
 };
+
+// --threads and --adapt-threads: the width, and whether fewer threads run while other processes
+// keep cores busy (each change is noted on stderr; results do not depend on it).
+inline void apply_threads(const RunOptions& o) {
+  if (o.threads > 0) ctnn::set_num_threads(o.threads);
+  ctnn::ThreadGovernor& g = ctnn::thread_governor();
+  g.set_enabled(o.adapt_threads == "on");
+  g.on_change([](const ctnn::ThreadChange& c) {
+    std::fprintf(stderr, "%snote: now %d of %d threads (other processes used %.1f of the %d cores in the last half second)\n",
+                 ::isatty(STDOUT_FILENO) ? "\n" : "", c.to, ctnn::thread_width(), c.foreign, c.cores);
+  });
+}
 
 inline ctnn::train::OnNonFinite on_non_finite(const RunOptions& o) {
   return o.on_nan == "skip" ? ctnn::train::OnNonFinite::skip : ctnn::train::OnNonFinite::stop;
@@ -43,7 +58,8 @@ inline const CLI::Validator positive = CLI::Validator(
     },
     "> 0");
 
-// Adds --seed, --threads, --train-limit, --test-limit, --metrics, --no-prefetch, --on-nan, --save and --save-onnx;
+// Adds --seed, --threads, --train-limit, --test-limit, --metrics, --no-prefetch, --on-nan, --adapt-threads, --save
+// and --save-onnx;
 // returns --save, which a trainer may make exclusive with its own options.
 inline CLI::Option* add_run_options(CLI::App& app, RunOptions& o) {
   app.add_option("--seed", o.seed, "Seed for initialisation, shuffling and augmentation")->capture_default_str();
@@ -60,6 +76,11 @@ inline CLI::Option* add_run_options(CLI::App& app, RunOptions& o) {
                  "no checkpoint or model is written after it) | skip (leave that batch out with a warning; stops "
                  "all the same once the weights are no longer finite)")
       ->check(CLI::IsMember({"stop", "skip"}))
+      ->capture_default_str();
+  app.add_option("--adapt-threads", o.adapt_threads,
+                 "on: run fewer threads while other processes keep cores busy, as many as they leave free (the "
+                 "results stay bit-identical; only the speed changes) | off: always --threads")
+      ->check(CLI::IsMember({"on", "off"}))
       ->capture_default_str();
   return app.add_option("--save", o.save, "Write the final model to this safetensors file")->type_name("FILE");
 }

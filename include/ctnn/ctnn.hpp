@@ -1,6 +1,6 @@
 #pragma once
 // The umbrella header: shapes, tensors, every layer and the layer contract, Sequential and
-// Residual, the loss, optimizers, schedules, weight averaging; from ctnn/train/, the training
+// Residual, thread counts and the ThreadGovernor, the loss, optimizers, schedules, weight averaging; from ctnn/train/, the training
 // loop (train_epoch, evaluate), test-time augmentation and the confusion matrix; from
 // ctnn/data/, the FER2013 reader (which brings ImageSet). Included separately: the other data
 // headers (ctnn/data/cifar10.hpp, dataloader.hpp, transforms.hpp, ...), the serialization
@@ -11,6 +11,7 @@
 #include "ctnn/core/random.hpp"
 #include "ctnn/core/shape.hpp"
 #include "ctnn/core/tensor.hpp"
+#include "ctnn/core/thread_governor.hpp"
 #include "ctnn/core/threads.hpp"
 #include "ctnn/layers/activation.hpp"
 #include "ctnn/layers/batchnorm.hpp"

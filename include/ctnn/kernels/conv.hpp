@@ -215,29 +215,29 @@ void conv2d_forward(const T* x, const T* weight, const T* bias, T* y, std::size_
 }
 
 // Gradients: dweight, dbias accumulate (+=) like PyTorch's .grad; dx (if not null) is overwritten.
-// scratch as for forward; dw_ws: num_threads() * (weight_size() + cout) partial sums.
+// scratch as for forward (one per thread of the team); dw_ws: `slots` * (weight_size() + cout)
+// partial sums. The sample groups are cut into `slots` fixed consecutive ranges, each summed in
+// order into its own partial, and the partials are added in slot order: the result depends on
+// `slots` (the layer passes thread_width()) and not on how many threads share the slots or
+// which thread takes which, so a ThreadGovernor may change the team between steps.
 template <ConvGeometry g, class T>
 void conv2d_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight, T* dbias, std::size_t n,
-                     T* scratch, T* dw_ws, ConvThreadPlans<T>* plans) {
+                     T* scratch, T* dw_ws, ConvThreadPlans<T>* plans, std::size_t slots) {
   constexpr std::size_t S = samples_per_gemm<g>;
   const auto P = static_cast<Eigen::Index>(g.patch());
   const auto HW = static_cast<Eigen::Index>(g.out_plane());
   const auto Co = static_cast<Eigen::Index>(g.cout);
   const std::size_t partial = g.weight_size() + g.cout;
   const std::size_t groups = (n + S - 1) / S;
-  int used_threads = 1;
-#pragma omp parallel
-  {
+#pragma omp parallel for schedule(static)
+  for (std::size_t slot = 0; slot < slots; ++slot) {
     const int tid = thread_id();
-#pragma omp single
-    used_threads = num_threads_in_team();
     T* ws = scratch + static_cast<std::size_t>(tid) * conv_scratch_per_thread<g>;
-    T* dwt = dw_ws + static_cast<std::size_t>(tid) * partial;
+    T* dwt = dw_ws + slot * partial;
     Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>> dbt(dwt + g.weight_size(), Co);
     std::fill(dwt, dwt + partial, T(0));
     ConvThreadPlans<T>& plan = plans[tid];
-#pragma omp for schedule(static)
-    for (std::size_t grp = 0; grp < groups; ++grp) {
+    for (std::size_t grp = slot * groups / slots; grp < (slot + 1) * groups / slots; ++grp) {
       const std::size_t first = grp * S, count = std::min(S, n - first);
       if constexpr (S == 1) {
         const T* dyi = dy + first * g.out_size();
@@ -275,11 +275,11 @@ void conv2d_backward(const T* x, const T* weight, const T* dy, T* dx, T* dweight
       }
     }
   }
-  // Reduce per-thread partials in a fixed order so results do not depend on timing.
+  // Reduce the partials in slot order.
   ArrMap<T> dwb(dweight, static_cast<Eigen::Index>(g.weight_size()));
   ArrMap<T> dbb(dbias, Co);
-  for (int t = 0; t < used_threads; ++t) {
-    const T* part = dw_ws + static_cast<std::size_t>(t) * partial;
+  for (std::size_t s = 0; s < slots; ++s) {
+    const T* part = dw_ws + s * partial;
     dwb += ConstArrMap<T>(part, static_cast<Eigen::Index>(g.weight_size()));
     dbb += ConstArrMap<T>(part + g.weight_size(), Co);
   }

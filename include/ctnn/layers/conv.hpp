@@ -5,6 +5,7 @@
 // default is 0. DepthwiseConv<C, K, Stride, Pad> is Conv<C, C, K, Stride, Pad, C>.
 // Groups = 1 runs as im2col + GEMM (kernels/conv.hpp), Groups > 1 as direct loops
 // (kernels/grouped_conv.hpp).
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <vector>
@@ -76,7 +77,7 @@ class ConvLayer {
     } else {
       reserve();
       kernels::conv2d_backward<geometry>(x, weight_, dy, dx, dweight_, dbias(), n, col_.data(), partial_.data(),
-                                         plans_.data());
+                                         plans_.data(), slots_);
     }
   }
 
@@ -86,12 +87,15 @@ class ConvLayer {
   const T* bias() const { return Bias ? bias_ : zero_bias_; }
   T* dbias() { return Bias ? dbias_ : unused_dbias_; }
 
-  // Workspaces depend on the thread count, not the batch: grown once, then reused.
+  // Workspaces depend on the thread counts, not the batch: grown once, then reused. Scratch and
+  // GEMM plans are per running thread; the weight-gradient partials per slot, one per thread of
+  // the width (core/threads.hpp), which is what keeps results independent of the active count.
   void reserve() {
-    const auto threads = static_cast<std::size_t>(num_threads());
+    const auto threads = static_cast<std::size_t>(std::max(num_threads(), thread_width()));
+    slots_ = static_cast<std::size_t>(thread_width());
     constexpr std::size_t scratch = kernels::conv_scratch_per_thread<geometry>;
     if (scratch && col_.size() < threads * scratch) col_.resize(threads * scratch);
-    if (partial_.size() < threads * (weight_size + Cout)) partial_.resize(threads * (weight_size + Cout));
+    if (partial_.size() < slots_ * (weight_size + Cout)) partial_.resize(slots_ * (weight_size + Cout));
     if (plans_.size() < threads) plans_.resize(threads);
   }
 
@@ -104,6 +108,7 @@ class ConvLayer {
   AlignedBuffer<T> col_;
   AlignedBuffer<T> partial_;
   std::vector<kernels::ConvThreadPlans<T>> plans_;
+  std::size_t slots_ = 1;
 };
 
 template <std::size_t In, std::size_t Out, std::size_t K, std::size_t Stride = 1, std::size_t Pad = K / 2,

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "ctnn/core/parameter.hpp"
+#include "ctnn/core/thread_governor.hpp"
 #include "ctnn/layers/layer.hpp"
 #include "ctnn/loss/cross_entropy.hpp"
 
@@ -187,6 +188,8 @@ void restore_buffers(Net& net, const std::vector<typename Net::scalar>& saved) {
 // the step and the last finite loss, before the optimizer step, so the weights stay as they were
 // (OnNonFinite::skip leaves the batch out instead). When the epoch ends or stops, the weights
 // and running statistics are checked once more: what a trainer then saves is finite.
+// Each batch ticks thread_governor() (core/thread_governor.hpp): fewer threads run while other
+// processes hold cores, which changes the speed and never the result.
 template <class Net, class Optimizer, class Loader>
 bool train_epoch_resumable(Net& net, Optimizer& optimizer, Loader& loader, std::uint64_t epoch, EpochTally& t,
                            const TrainOptions& options = {}, const TrainHooks& hooks = {}) {
@@ -203,6 +206,7 @@ bool train_epoch_resumable(Net& net, Optimizer& optimizer, Loader& loader, std::
   net.train();
   for (auto& batch : loader.epoch(epoch)) {
     if (b++ < skip) continue;
+    thread_governor().tick();
     if (skipping) detail::save_buffers(net, buffers);
     loss(net.forward(batch.images), batch.labels);
     const double value = loss.value();
@@ -294,6 +298,7 @@ PassResult evaluate_logits(Net& net, Loader& loader, Logits&& logits, std::uint6
   const auto start = std::chrono::steady_clock::now();
   net.eval();
   for (auto& batch : loader.epoch(epoch)) {
+    thread_governor().tick();
     loss(logits(batch.images), batch.labels);
     loss_sum += loss.value() * static_cast<double>(batch.size());
     correct += loss.correct();
