@@ -12,7 +12,9 @@
 // (--warmup seconds, the governor ticking) come before the timed --seconds, so the figures are
 // the steady state; the governor needs about two of its 0.5 s intervals to settle.
 //
-// Prints the table, then the two goals of the busy-machine issue: beside one busy process,
+// Prints the table (median images/s; spread = (max - min) / median over the rounds; the active
+// threads at the end of the last round; the governor's thread-count changes during the timed parts,
+// summed over the rounds), then the two goals of the busy-machine issue: beside one busy process,
 // 2-thread training at least as fast as 1 thread alone; alone, the governor costs nothing.
 #include <sys/wait.h>
 #include <unistd.h>
@@ -60,11 +62,14 @@ constexpr Case kCases[] = {
     {"busy, 2 threads, governor on", true, 2, true, false},
 };
 
-// The child: time training steps, print "<images/s> <active threads at the end>".
+// The child: time training steps, print "<images/s> <active threads at the end> <governor changes
+// during the timed part>".
 template <class Net>
 int run_child(const Options& o, bool governor) {
   ThreadGovernor& g = thread_governor();
   g.set_enabled(governor);
+  int changes = 0;
+  g.on_change([&](const ThreadChange&) { ++changes; });
   Net net(1);
   Adam opt{net.parameters(), {.lr = 1e-3}};
   CrossEntropyLoss<typename Net::out_shape> loss;
@@ -92,8 +97,9 @@ int run_child(const Options& o, bool governor) {
     return static_cast<double>(steps * o.batch) / elapsed;
   };
   run_for(o.warmup);
+  changes = 0;
   const double rate = run_for(o.seconds);
-  std::printf("%.1f %d\n", rate, num_threads());
+  std::printf("%.1f %d %d\n", rate, num_threads(), changes);
   return 0;
 }
 
@@ -105,6 +111,7 @@ int run_child(const Options& o, bool governor) {
 struct Result {
   double rate = 0;
   int threads_at_end = 0;
+  int changes = 0;  // thread-count changes during the timed part
 };
 
 Result run_case(const char* self, const Options& o, const Case& c) {
@@ -139,7 +146,7 @@ Result run_case(const char* self, const Options& o, const Case& c) {
     waitpid(busy, nullptr, 0);
   }
   Result r;
-  if (got <= 0 || std::sscanf(buf, "%lf %d", &r.rate, &r.threads_at_end) != 2) {
+  if (got <= 0 || std::sscanf(buf, "%lf %d %d", &r.rate, &r.threads_at_end, &r.changes) != 3) {
     std::fprintf(stderr, "bench_busy_machine: case '%s' printed no result (exit status %d)\n", c.name, status);
     std::exit(1);
   }
@@ -199,7 +206,7 @@ int main(int argc, char** argv) {
   self[len] = '\0';
   constexpr std::size_t n = std::size(kCases);
   std::vector<std::vector<double>> rates(n);
-  std::vector<int> threads(n);
+  std::vector<int> threads(n), changes(n);
   std::printf("bench_busy_machine: %s, batch %zu, %d rounds of %.1f s (after %.1f s warm-up) per case, %ld CPUs\n",
               o.net.c_str(), o.batch, o.rounds, o.seconds, o.warmup, sysconf(_SC_NPROCESSORS_ONLN));
   for (int r = 0; r < o.rounds; ++r)
@@ -207,14 +214,17 @@ int main(int argc, char** argv) {
       const Result res = run_case(self, o, kCases[c]);
       rates[c].push_back(res.rate);
       threads[c] = res.threads_at_end;
-      std::fprintf(stderr, "  round %d: %-45s %8.1f images/s\n", r + 1, kCases[c].name, res.rate);
+      changes[c] += res.changes;
+      std::fprintf(stderr, "  round %d: %-45s %8.1f images/s, %d threads at the end, %d changes\n", r + 1,
+                   kCases[c].name, res.rate, res.threads_at_end, res.changes);
     }
   std::vector<double> med(n);
-  std::printf("%-46s %12s %8s %20s\n", "case", "images/s", "spread", "threads at the end");
+  std::printf("%-46s %10s %7s %9s %8s\n", "case", "images/s", "spread", "threads", "changes");
   for (std::size_t c = 0; c < n; ++c) {
     med[c] = median(rates[c]);
     const auto [lo, hi] = std::minmax_element(rates[c].begin(), rates[c].end());
-    std::printf("%-46s %12.1f %7.0f%% %20d\n", kCases[c].name, med[c], 100.0 * (*hi - *lo) / med[c], threads[c]);
+    std::printf("%-46s %10.1f %6.0f%% %9d %8d\n", kCases[c].name, med[c], 100.0 * (*hi - *lo) / med[c], threads[c],
+                changes[c]);
   }
   const double goal1 = med[6] / med[0], goal2 = med[2] / med[1];
   std::printf("busy, 2 threads, governor on / alone, 1 thread:   %.2fx (goal: >= 1; governor off: %.2fx)\n", goal1,
