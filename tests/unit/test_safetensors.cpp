@@ -185,6 +185,9 @@ TEST_CASE("safetensors: the header follows the format, with PyTorch names, shape
   CHECK(std::equal(d.parameter_data(), d.parameter_data() + d.param_count, d2.parameter_data()));
 }
 
+// The layer-index mapping is a compile-time function of the layer types (TorchFlattening).
+static_assert(io::torch_indices<SeedNet>()[7] == 7 && io::torch_indices<SeedNet>()[8] == 9);
+
 TEST_CASE("safetensors: torch names insert the Flatten index, and the loader accepts either naming") {
   CHECK(io::torch_name<SeedNet>("8.weight") == "9.weight");
   CHECK(io::torch_name<SeedNet>("5.running_mean") == "5.running_mean");
