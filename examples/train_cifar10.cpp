@@ -685,7 +685,7 @@ int main(int argc, char** argv) {
                  "(alternating flip, reflect-padded translation by up to 2; airbench) (seed: none)")
       ->check(CLI::IsMember({"none", "pad-resize", "crop-flip", "crop-flip-cutout", "flip-translate"}));
   app.add_option("--schedule", o.schedule,
-                 std::string("Learning-rate schedule, applied every step: ") + ctnn::detail::kScheduleGrammar +
+                 std::string("Learning-rate schedule, applied every step: ") + ctnn::schedule_grammar +
                      " (seed: none; airbench: triangle:0.2,0.23,0.07)");
   app.add_option("--label-smoothing", o.label_smoothing, "Label smoothing of the cross-entropy (seed: 0, airbench: 0.2)")
       ->check(CLI::Range(0.0, 0.999));

@@ -340,7 +340,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1.0));
   app.add_option("--schedule", o.schedule,
                  std::string("Learning-rate schedule, stepped once per epoch (its lengths count epochs): ") +
-                     ctnn::detail::kScheduleGrammar + " (cosine: from --lr towards 0 over the run)");
+                     ctnn::schedule_grammar + " (cosine: from --lr towards 0 over the run)");
   app.add_option("--augment", o.augment,
                  "Training transform: none | crop-flip (4-pixel shifts + mirror) | crop-flip-rotate (also +-10 "
                  "degrees, +-10 % zoom) (both presets: crop-flip)")

@@ -328,18 +328,19 @@ struct ScheduleContext {
   long long steps_per_epoch = 1;
 };
 
-namespace detail {
-
-inline const char* kScheduleGrammar =
+// The forms parse_schedule accepts, in one line (for a program's --help and error messages).
+inline constexpr const char* schedule_grammar =
     "none, step:EPOCHS[,GAMMA], multistep:E1/E2/...[,GAMMA], cosine[:ETA_MIN], onecycle[:KEY=V,...], "
     "warmup:epochs=E[,decay=cos|linear,start=F,final=F], triangle[:START,PEAK_AT,END], piecewise:F:V,F:V,...";
+
+namespace detail {
 
 struct ScheduleParser {
   std::string_view spec;
 
   [[noreturn]] void fail(const std::string& why) const {
     throw std::invalid_argument("schedule \"" + std::string(spec) + "\": " + why + " (expected one of: " +
-                                kScheduleGrammar + ")");
+                                schedule_grammar + ")");
   }
   static std::vector<std::string_view> split(std::string_view s, char sep) {
     std::vector<std::string_view> out;
