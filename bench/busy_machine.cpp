@@ -154,8 +154,10 @@ Result run_case(const char* self, const Options& o, const Case& c) {
 }
 
 double median(std::vector<double> v) {
+  if (v.empty()) return 0;
   std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
+  const std::size_t m = v.size() / 2;
+  return v.size() % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
 }
 
 Options parse(int argc, char** argv, int first, bool* child, bool* governor) {
