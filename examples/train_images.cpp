@@ -45,9 +45,12 @@
 
 #include "image_models.hpp"
 #include "trainer_options.hpp"
+#include "trainer_state.hpp"
 
 namespace data = ctnn::data;
 namespace fs = std::filesystem;
+
+using trainer::exact;
 
 namespace {
 
@@ -70,11 +73,6 @@ struct Options : trainer::RunOptions {
   std::string checkpoint_dir, resume_dir, plot_dir;
 };
 
-std::string exact(double v) {
-  char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
-}
 
 // The options that decide the trajectory: a resumed run must use the same ones.
 std::vector<std::pair<std::string, std::string>> recipe(const Options& o) {
@@ -85,17 +83,6 @@ std::vector<std::pair<std::string, std::string>> recipe(const Options& o) {
           {"label-smoothing", exact(o.label_smoothing)}, {"val-split", exact(o.val_split)}};
 }
 
-// The optimizer as its common base plus its step (one run() per network, as train_cifar10).
-struct ErasedOptimizer {
-  ctnn::OptimizerBase<float>& base;
-  std::function<void()> step_fn;
-  void step() { step_fn(); }
-  void zero_grad() { base.zero_grad(); }
-  long long steps() const { return base.steps(); }
-  void set_steps(long long s) { base.set_steps(s); }
-  auto param_groups() { return base.param_groups(); }
-  auto& state() { return base.state(); }
-};
 
 template <class S>
 struct ErasedTransform {
@@ -136,32 +123,7 @@ std::string joined(const float* v, std::size_t n) {
   return s;
 }
 
-std::string rows_to_string(const std::vector<ctnn::train::EpochMetrics>& rows) {
-  std::string s;
-  for (const auto& m : rows)
-    s += std::to_string(m.epoch) + " " + exact(m.train_loss) + " " + exact(m.train_accuracy) + " " + exact(m.test_loss) +
-         " " + exact(m.test_accuracy) + " " + exact(m.seconds) + " " + exact(m.images_per_second) + "\n";
-  return s;
-}
-std::vector<ctnn::train::EpochMetrics> rows_from_string(const std::string& text) {
-  std::vector<ctnn::train::EpochMetrics> rows;
-  std::istringstream in(text);
-  ctnn::train::EpochMetrics m;
-  while (in >> m.epoch >> m.train_loss >> m.train_accuracy >> m.test_loss >> m.test_accuracy >> m.seconds >>
-         m.images_per_second)
-    rows.push_back(m);
-  return rows;
-}
 
-void plot(const std::string& dir, const std::string& metrics, const std::string& label) {
-  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
-    std::fprintf(stderr, "note: no plots: gnuplot is not installed (Debian: apt-get install gnuplot-nox)\n");
-    return;
-  }
-  const std::string cmd = "bash '" CTNN_PLOT_SCRIPT "' '" + dir + "' '" + metrics + "=" + label + "' >/dev/null";
-  if (std::system(cmd.c_str()) != 0) std::fprintf(stderr, "warning: plotting into %s failed\n", dir.c_str());
-  else std::printf("figures written to %s\n", dir.c_str());
-}
 
 template <class Net, class S>
 int run(const Options& o, const data::ImageSet<S>& train_set, const data::ImageSet<S>& val_set) {
@@ -176,17 +138,17 @@ int run(const Options& o, const data::ImageSet<S>& train_set, const data::ImageS
   std::optional<ctnn::SGD<float>> sgd;
   std::optional<ctnn::Adam<float>> adam;
   std::optional<ctnn::AdamW<float>> adamw;
-  std::optional<ErasedOptimizer> opt;
+  std::optional<trainer::TrainerOptimizer> opt;
   if (o.optimizer == "sgd") {
     sgd.emplace(params, ctnn::SGDOptions{.lr = o.lr, .momentum = o.momentum, .weight_decay = o.weight_decay,
                                          .nesterov = o.momentum > 0});
-    opt.emplace(ErasedOptimizer{*sgd, [&] { sgd->step(); }});
+    opt.emplace(trainer::TrainerOptimizer{*sgd, [&] { sgd->step(); }});
   } else if (o.optimizer == "adam") {
     adam.emplace(params, ctnn::AdamOptions{.lr = o.lr, .weight_decay = o.weight_decay});
-    opt.emplace(ErasedOptimizer{*adam, [&] { adam->step(); }});
+    opt.emplace(trainer::TrainerOptimizer{*adam, [&] { adam->step(); }});
   } else {
     adamw.emplace(params, ctnn::AdamWOptions{.lr = o.lr, .weight_decay = o.weight_decay});
-    opt.emplace(ErasedOptimizer{*adamw, [&] { adamw->step(); }});
+    opt.emplace(trainer::TrainerOptimizer{*adamw, [&] { adamw->step(); }});
   }
 
   ErasedTransform<S> train_tf;
@@ -224,7 +186,7 @@ int run(const Options& o, const data::ImageSet<S>& train_set, const data::ImageS
     }
     const auto st = ctnn::io::load_checkpoint(file, net, *opt);
     first_epoch = static_cast<int>(st.epoch) + 1;
-    if (const auto it = file.metadata().find("train.metrics"); it != file.metadata().end()) history = rows_from_string(it->second);
+    if (const auto it = file.metadata().find("train.metrics"); it != file.metadata().end()) history = trainer::metrics_rows_from_string(it->second);
     std::printf("resumed from %s after epoch %lld\n", from.string().c_str(), static_cast<long long>(st.epoch));
   }
   std::optional<ctnn::train::MetricsFile> metrics;
@@ -269,7 +231,7 @@ int run(const Options& o, const data::ImageSet<S>& train_set, const data::ImageS
       st.epoch = epoch;
       st.rng = net.rng().state();
       for (const auto& [key, value] : recipe(o)) st.metadata["train." + key] = value;
-      st.metadata["train.metrics"] = rows_to_string(history);
+      st.metadata["train.metrics"] = trainer::metrics_rows_to_string(history);
       ctnn::io::save_checkpoint(checkpoint_file, net, *opt, st);
     }
   }
@@ -300,7 +262,7 @@ int run(const Options& o, const data::ImageSet<S>& train_set, const data::ImageS
     std::printf("model saved to %s\n", o.save.c_str());
   }
   trainer::save_onnx(o, net, normalize, image_presets::head_names(train_set.class_names, kHead), name);
-  if (!o.plot_dir.empty()) plot(o.plot_dir, o.metrics, name);
+  if (!o.plot_dir.empty()) trainer::plot(o.plot_dir, {{o.metrics, name}});
   return 0;
 }
 
@@ -403,6 +365,9 @@ int main(int argc, char** argv) {
   try {
     std::signal(SIGXFSZ, SIG_IGN);
     if (o.threads > 0) ctnn::set_num_threads(o.threads);
+    if (o.train_limit != data::kAllRecords || o.test_limit != data::kAllRecords)
+      throw std::runtime_error("--train-limit and --test-limit are not used by train_images: point --data at a "
+                               "smaller folder, or use --val-split");
     if (!o.plot_dir.empty() && o.metrics.empty()) o.metrics = (fs::path(o.plot_dir) / "metrics.csv").string();
     if (o.input == 64) return with_input<64>(o);
     if (o.input == 128) return with_input<128>(o);
