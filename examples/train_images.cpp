@@ -74,12 +74,13 @@ struct Options : trainer::RunOptions {
 };
 
 
-// The options that decide the trajectory: a resumed run must use the same ones.
+// The options that decide the trajectory: a resumed run must use the same ones. --epochs may
+// grow (a schedule that depends on the run's length then changes from the resumed epoch on).
 std::vector<std::pair<std::string, std::string>> recipe(const Options& o) {
   return {{"model", o.model},         {"input", std::to_string(o.input)},     {"fit", o.fit},
           {"seed", std::to_string(o.seed)}, {"batch-size", std::to_string(o.batch_size)}, {"lr", exact(o.lr)},
           {"optimizer", o.optimizer}, {"momentum", exact(o.momentum)},         {"weight-decay", exact(o.weight_decay)},
-          {"schedule", o.schedule},   {"augment", o.augment},                 {"epochs", std::to_string(o.epochs)},
+          {"schedule", o.schedule},   {"augment", o.augment},                 {"data", o.data_dir},
           {"label-smoothing", exact(o.label_smoothing)}, {"val-split", exact(o.val_split)}};
 }
 

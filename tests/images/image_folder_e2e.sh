@@ -37,7 +37,7 @@ for c in png/*/; do
   c=$(basename "$c"); mkdir "small/$c"
   ls "png/$c" | head -n 100 | while read -r f; do cp "png/$c/$f" "small/$c/"; done
 done
-common=(--data small --val-split 0.2 --input 32 --batch-size 50 --threads 2)
+common=(--data small --val-split 0.2 --input 32 --batch-size 50 --schedule none --threads 2)
 "$train_images" "${common[@]}" --epochs 2 --save full.safetensors --save-onnx full.onnx >full.log
 grep -q "1000 images in 10 classes" full.log || fail "train_images summary: $(head -n 2 full.log)"
 grep -q "800 training / 200 validation images" full.log || fail "split: $(grep training full.log)"

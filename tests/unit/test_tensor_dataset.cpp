@@ -55,7 +55,7 @@ Pair make_pair(std::size_t n) {
 
 TEST_CASE("make_dataset: float data gives a TensorDataset, uint8 an ImageSet, both checked") {
   const auto p = make_pair(10);
-  static_assert(std::is_same_v<decltype(p.floats), const data::TensorDataset<S>>);
+  static_assert(std::is_same_v<decltype(p.floats), data::TensorDataset<S>>);
   CHECK(p.floats.size() == 10);
   CHECK(p.bytes.size() == 10);
   CHECK(p.floats.class_names == std::vector<std::string>{"a", "b", "c"});
