@@ -263,10 +263,10 @@ TEST_CASE("train_val_split: stratified, disjoint, seeded, order kept") {
   CHECK_THROWS_AS(data::train_val_split(set, 1.0, 7), std::invalid_argument);
 }
 
-TEST_CASE("image folder: CIFAR-10 test images written as PNGs read back as the binary reader's pixels and labels") {
+TEST_CASE("image folder: the CIFAR-10 test batch written as 10,000 PNGs reads back as the binary reader's pixels and labels") {
   const auto dir = ctnn::test::cifar10_dir_or_skip();
   if (!dir) return;
-  const auto test = data::load_cifar10(*dir, data::Split::test, 500);
+  const auto test = data::load_cifar10(*dir, data::Split::test);  // all 10,000
   const Folder f("cifar");
   for (std::size_t i = 0; i < test.size(); ++i) {
     const auto chw = test.image(i);

@@ -33,9 +33,10 @@ diff <(sed -n '/^confusion/,$p' binary.log) <(sed -n '/^confusion/,$p' folder.lo
 echo "ok: CIFAR-10 test batch as PNGs: $acc_png, the same confusion matrix as the binary file"
 
 mkdir small
-for c in png/*/; do
-  c=$(basename "$c"); mkdir "small/$c"
-  ls "png/$c" | head -n 100 | while read -r f; do cp "png/$c/$f" "small/$c/"; done
+for dir in png/*/; do
+  c=$(basename "$dir"); mkdir "small/$c"
+  files=("$dir"*.png)
+  cp "${files[@]:0:100}" "small/$c/"
 done
 common=(--data small --val-split 0.2 --input 32 --batch-size 50 --schedule none --threads 2)
 "$train_images" "${common[@]}" --epochs 2 --save full.safetensors --save-onnx full.onnx >full.log
@@ -51,11 +52,13 @@ status=0
 [[ $status -ne 0 ]] && grep -q -- "--lr" bad.log || fail "resume with another --lr was not refused"
 echo "ok: train_images trains, checkpoints and resumes to the same weights"
 
-"$predict" --model full.safetensors small/cat/$(ls small/cat | head -n 1) >one.log
+first_cat=(small/cat/*.png)
+"$predict" --model full.safetensors "${first_cat[0]}" >one.log
 grep -qE "^  1\. (airplane|automobile|bird|cat|deer|dog|frog|horse|ship|truck) " one.log || fail "predict: $(cat one.log)"
 "$predict" --model full.safetensors --eval small >eval.log
 grep -q "^test accuracy .*(.* / 1000 images" eval.log || fail "predict --eval on a folder: $(grep accuracy eval.log)"
-head -c 100 small/dog/$(ls small/dog | head -n 1) >small/dog/zz_corrupt.png
+first_dog=(small/dog/*.png)
+head -c 100 "${first_dog[0]}" >small/dog/zz_corrupt.png
 status=0
 "$train_images" "${common[@]}" --epochs 1 >corrupt.log 2>&1 || status=$?
 [[ $status -eq 1 ]] && grep -q "zz_corrupt.png" corrupt.log || fail "a corrupt image did not stop the run: $(tail -n 2 corrupt.log)"

@@ -102,7 +102,7 @@ TEST_CASE("DataLoader over a TensorDataset: the uint8 pipeline's floats, batch f
   }
 }
 
-TEST_CASE("tensor_compose: no ops copies; CenterCrop and AlternatingFlip on floats; train_val_split of a TensorDataset") {
+TEST_CASE("tensor_compose: no ops copies, CenterCrop and AlternatingFlip on floats, train_val_split of a TensorDataset") {
   const auto p = make_pair(6);
   const auto id = data::tensor_compose<S>();
   static_assert(!decltype(id)::random);
