@@ -197,7 +197,7 @@ int run(const Options& o, const data::ImageSet<S>& train_set, const data::ImageS
   }
   if (!checkpoint_file.empty()) fs::create_directories(checkpoint_file.parent_path());
 
-  std::printf("model %s: %s", name.c_str(), Net::summary().c_str());
+  std::printf("model %s\n%s", name.c_str(), Net::summary().c_str());
   std::printf("%5s %9s %10s %9s %9s %8s %8s %8s\n", "epoch", "lr", "train_loss", "train_acc", "val_loss", "val_acc",
               "img/s", "seconds");
   ctnn::train::ProgressLine progress;
