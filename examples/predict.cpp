@@ -7,6 +7,8 @@
 //   predict --model seed.safetensors --eval data/cifar-10-batches-bin   # accuracy + confusion matrix
 //   predict --model fer-fast.safetensors face.jpg                       # a FER2013 model: expressions
 //   predict --model fer-fast.safetensors --eval data/fer2013-binary      # PublicTest + PrivateTest
+//   predict --model photos.safetensors --eval photos_val      # a train_images model on an image folder
+//   predict --model seed.safetensors --eval cifar-test-png     # a CIFAR-10 model on CIFAR-10 as PNGs
 //   predict --model seed.safetensors --export-onnx seed.onnx            # the model as ONNX (docs/onnx.md)
 //   predict --model seed.safetensors --logits --eval data/cifar-10-batches-bin --test-limit 16
 //
@@ -23,6 +25,8 @@
 #include <CLI/CLI.hpp>
 
 #include <algorithm>
+#include <array>
+#include <type_traits>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -40,10 +44,12 @@
 #include <ctnn/io/image.hpp>
 #include <ctnn/io/onnx.hpp>
 #include <ctnn/io/image_decode.hpp>
+#include <ctnn/io/image_folder.hpp>
 #include <ctnn/io/safetensors.hpp>
 #include <ctnn/train/confusion.hpp>
 
 #include "fer_models.hpp"
+#include "image_models.hpp"
 #include "models.hpp"
 
 namespace data = ctnn::data;
@@ -102,7 +108,22 @@ int run(const Options& o, const ctnn::io::File& file, const std::string& arch) {
   data::Normalize<In::channels> norm{};
   std::string normalize;
   std::vector<std::string> classes;
-  if constexpr (kFaces) {
+  // train_images models: their own per-channel statistics, class names and fit rule.
+  const bool folder_model = arch.rfind("images-", 0) == 0;
+  const auto fit = meta_or("ctnn.fit", "stretch") == "crop" ? ctnn::io::Fit::resize_crop : ctnn::io::Fit::resize;
+  if (folder_model) {
+    const auto numbers = [&](const char* key) {
+      const auto it = meta.find(key);
+      if (it == meta.end()) throw std::runtime_error("model file '" + o.model_file + "' has no \"" + key + "\" metadata (train_images --save writes it)");
+      const auto parts = split_commas(it->second);
+      if (parts.size() != In::channels) throw std::runtime_error("model file '" + o.model_file + "': \"" + key + "\" holds " + std::to_string(parts.size()) + " numbers, the input has " + std::to_string(In::channels) + " channels");
+      std::array<float, In::channels> v{};
+      for (std::size_t c = 0; c < In::channels; ++c) v[c] = fer_presets::metadata_number(o.model_file, key, parts[c], std::string(key).find("std") != std::string::npos);
+      return v;
+    };
+    norm = {numbers("ctnn.normalize.mean"), numbers("ctnn.normalize.std")};
+    normalize = "mean " + meta_or("ctnn.normalize.mean", "") + " std " + meta_or("ctnn.normalize.std", "");
+  } else if constexpr (kFaces) {
     // FER2013 models are normalised with their own training images' statistics.
     if (!o.normalize.empty())
       throw std::runtime_error("--normalize applies to CIFAR-10 models; '" + o.model_file +
@@ -125,7 +146,7 @@ int run(const Options& o, const ctnn::io::File& file, const std::string& arch) {
     classes.assign(data::kCifar10ClassNames.begin(), data::kCifar10ClassNames.end());
   }
   if (const auto c = meta.find("ctnn.classes"); c != meta.end()) classes = split_commas(c->second);
-  if (classes.size() != Net::out_shape::size)
+  if (folder_model ? (classes.empty() || classes.size() > Net::out_shape::size) : classes.size() != Net::out_shape::size)
     throw std::runtime_error("model file '" + o.model_file + "' names " + std::to_string(classes.size()) +
                              " classes, the network has " + std::to_string(Net::out_shape::size) + " outputs");
   std::printf("%s %s (%s names, normalize %s)\n", checkpoint ? "checkpoint" : "model", o.model_file.c_str(),
@@ -139,9 +160,23 @@ int run(const Options& o, const ctnn::io::File& file, const std::string& arch) {
   const auto to_tensor = data::compose<In>(data::ToTensor{}, norm);
 
   if (!o.eval_dir.empty()) {
+    // A folder of class folders (train_images' layout, read as it trained: ctnn/io/image_folder.hpp),
+    // else the model's own test set.
+    const bool image_folder = folder_model || !(fs::exists(fs::path(o.eval_dir) / "test_batch.bin") ||
+                                                fs::exists(fs::path(o.eval_dir) / "fer2013-test.bin"));
     const auto test = [&] {
+      if (image_folder) {
+        auto f = ctnn::io::load_image_folder<In>(o.eval_dir, {.fit = fit, .threads = o.threads, .expect_classes = classes});
+        std::printf("%s\n", f.report.summary(f.set.num_classes()).c_str());
+        if (o.test_limit < f.set.size()) {  // the first N in file order
+          f.set.pixels.resize(o.test_limit * In::size);
+          f.set.labels.resize(o.test_limit);
+        }
+        return std::move(f.set);
+      }
       if constexpr (kFaces) return data::load_fer2013(o.eval_dir, data::Fer2013Split::test, o.test_limit);
-      else return data::load_cifar10(o.eval_dir, data::Split::test, o.test_limit);
+      else if constexpr (std::is_same_v<In, data::Cifar10Shape>) return data::load_cifar10(o.eval_dir, data::Split::test, o.test_limit);
+      else throw std::logic_error("unreachable: a " + arch + " model evaluates on image folders only");
     }();
     data::DataLoader loader(test, to_tensor, {.batch_size = 500});
     const std::size_t K = Net::out_shape::size;
@@ -152,15 +187,18 @@ int run(const Options& o, const ctnn::io::File& file, const std::string& arch) {
       }
       return 0;
     }
-    const auto cm = ctnn::train::confusion_matrix(net, loader, classes);
+    ctnn::train::ConfusionMatrix cm(classes);
+    ctnn::train::for_each_prediction(
+        net, loader, [&](const auto& images) -> decltype(auto) { return net.forward(images); },
+        [&](std::size_t truth, std::size_t predicted, std::size_t) { cm.add(truth, std::min(predicted, classes.size() - 1)); });
     std::printf("test accuracy %.2f%% (%zu / %zu images of %s)\n\n", 100.0 * cm.accuracy(), cm.correct(), cm.total(),
                 o.eval_dir.c_str());
     std::printf("confusion matrix (rows: true class, columns: predicted)\n%11s", "");
-    for (std::size_t p = 0; p < K; ++p) std::printf(" %5.5s", classes[p].c_str());
+    for (std::size_t p = 0; p < classes.size(); ++p) std::printf(" %5.5s", classes[p].c_str());
     std::printf("  accuracy\n");
-    for (std::size_t t = 0; t < K; ++t) {
+    for (std::size_t t = 0; t < classes.size(); ++t) {
       std::printf("%-11.11s", classes[t].c_str());
-      for (std::size_t p = 0; p < K; ++p) std::printf(" %5zu", cm.count(t, p));
+      for (std::size_t p = 0; p < classes.size(); ++p) std::printf(" %5zu", cm.count(t, p));
       std::printf("  %6.2f%%\n", 100.0 * cm.recall(t));
     }
     return 0;
@@ -179,8 +217,9 @@ int run(const Options& o, const ctnn::io::File& file, const std::string& arch) {
       continue;
     }
     const auto chw = ctnn::io::hwc_to_chw(img.pixels.data(), In::channels, img.height, img.width);
-    std::vector<std::uint8_t> resized(In::size);
-    ctnn::io::resize_bilinear(chw.data(), In::channels, img.height, img.width, resized.data(), In::height, In::width);
+    std::vector<std::uint8_t> resized(In::size), scratch;
+    if (folder_model) ctnn::io::detail::fit_image<In>(img, fit, resized.data(), scratch);  // as train_images read it
+    else ctnn::io::resize_bilinear(chw.data(), In::channels, img.height, img.width, resized.data(), In::height, In::width);
     to_tensor(resized.data(), x.data(), unused);
     const auto y = net.forward(x);
     const std::size_t K = Net::out_shape::size;
@@ -197,10 +236,30 @@ int run(const Options& o, const ctnn::io::File& file, const std::string& arch) {
     std::iota(order.begin(), order.end(), std::size_t{0});
     std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return prob[a] > prob[b]; });
     std::printf("%s (%zux%zu)\n", path.c_str(), img.width, img.height);
-    for (std::size_t r = 0; r < std::min(o.top_k, K); ++r)
+    for (std::size_t r = 0; r < std::min(o.top_k, classes.size()); ++r)
       std::printf("  %zu. %-12s %.4f\n", r + 1, classes[order[r]].c_str(), prob[order[r]]);
   }
   return status;
+}
+
+// train_images' models: "images-<small|medium>-<input>-<head>" (examples/image_models.hpp).
+int run_image_model(const Options& o, const ctnn::io::File& file, const std::string& arch) {
+  using namespace image_presets;
+  const auto is = [&](const char* model, int input, int head) { return arch == model_name(model, input, head); };
+  if (is("small", 32, 10)) return run<Small<32, 10>>(o, file, arch);
+  if (is("small", 32, 100)) return run<Small<32, 100>>(o, file, arch);
+  if (is("small", 64, 10)) return run<Small<64, 10>>(o, file, arch);
+  if (is("small", 64, 100)) return run<Small<64, 100>>(o, file, arch);
+  if (is("small", 128, 10)) return run<Small<128, 10>>(o, file, arch);
+  if (is("small", 128, 100)) return run<Small<128, 100>>(o, file, arch);
+  if (is("medium", 32, 10)) return run<Medium<32, 10>>(o, file, arch);
+  if (is("medium", 32, 100)) return run<Medium<32, 100>>(o, file, arch);
+  if (is("medium", 64, 10)) return run<Medium<64, 10>>(o, file, arch);
+  if (is("medium", 64, 100)) return run<Medium<64, 100>>(o, file, arch);
+  if (is("medium", 128, 10)) return run<Medium<128, 10>>(o, file, arch);
+  if (is("medium", 128, 100)) return run<Medium<128, 100>>(o, file, arch);
+  throw std::runtime_error("model file '" + o.model_file + "' is a '" + arch +
+                           "' model; train_images makes images-<small|medium>-<32|64|128>-<10|100>");
 }
 
 }  // namespace
@@ -214,7 +273,8 @@ int main(int argc, char** argv) {
   app.add_option("images", o.images, "Images to classify (PNG, JPEG, binary PGM/PPM; any size)");
   app.add_option("--eval", o.eval_dir,
                  "Evaluate on the test set in this folder instead: CIFAR-10 (cifar-10-batches-bin) or, for a FER2013 "
-                 "model, FER2013's PublicTest + PrivateTest (fer2013-binary)")
+                 "model, FER2013's PublicTest + PrivateTest (fer2013-binary); or an image folder, DIR/<class>/<image> "
+                 "(a train_images model's always; its classes must be the model's)")
       ->type_name("DIR");
   app.add_option("--export-onnx", o.export_onnx,
                  "Write the model as ONNX to this file (input: pixels / 255, NCHW; the graph normalises them); "
@@ -268,6 +328,7 @@ int main(int argc, char** argv) {
     if (arch == "resnet9") return run<presets::ResNet9>(o, file, arch);
     if (arch == "fer2013-fast") return run<fer_presets::Fast>(o, file, arch);
     if (arch == "fer2013-strong") return run<fer_presets::Strong>(o, file, arch);
+    if (arch.rfind("images-", 0) == 0) return run_image_model(o, file, arch);
     throw std::runtime_error("model file '" + o.model_file + "' is a '" + arch +
                              "' model; this program knows: seed, seed3, seed4, airbench, resnet9, fer2013-fast, "
                              "fer2013-strong (pass --arch to override)");

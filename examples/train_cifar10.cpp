@@ -50,6 +50,13 @@
 
 #include "models.hpp"
 #include "trainer_options.hpp"
+#include "trainer_state.hpp"
+
+using trainer::exact;
+using trainer::metrics_rows_from_string;
+using trainer::metrics_rows_to_string;
+using trainer::plot;
+using trainer::TrainerOptimizer;
 
 namespace data = ctnn::data;
 namespace fs = std::filesystem;
@@ -99,11 +106,6 @@ std::string exact_short(double v) {
   return buf;
 }
 
-std::string exact(double v) {  // round-trips through std::strtod
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%a", v);
-  return buf;
-}
 
 // The options that decide the training trajectory: a resumed run must use the same ones.
 std::map<std::string, std::string> trajectory_options(const Options& o) {
@@ -127,32 +129,7 @@ std::map<std::string, std::string> trajectory_options(const Options& o) {
 // Running figures of the epoch in progress (kept in a mid-epoch checkpoint).
 using ctnn::train::EpochTally;
 
-std::string metrics_rows_to_string(const std::vector<ctnn::train::EpochMetrics>& rows) {
-  std::string s;
-  for (const auto& m : rows)
-    s += std::to_string(m.epoch) + "," + exact(m.train_loss) + "," + exact(m.train_accuracy) + "," + exact(m.test_loss) +
-         "," + exact(m.test_accuracy) + "," + exact(m.seconds) + "," + exact(m.images_per_second) + "\n";
-  return s;
-}
 
-std::vector<ctnn::train::EpochMetrics> metrics_rows_from_string(const std::string& text) {
-  std::vector<ctnn::train::EpochMetrics> rows;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty()) continue;
-    ctnn::train::EpochMetrics m;
-    char* p = line.data();
-    m.epoch = static_cast<int>(std::strtol(p, &p, 10));
-    double* fields[] = {&m.train_loss, &m.train_accuracy, &m.test_loss, &m.test_accuracy, &m.seconds,
-                        &m.images_per_second};
-    for (double* f : fields) {
-      if (*p != ',') throw std::runtime_error("checkpoint: malformed metrics history line '" + line + "'");
-      *f = std::strtod(p + 1, &p);
-    }
-    rows.push_back(m);
-  }
-  return rows;
-}
 
 // Fills every option the user left unset from the preset's recipe.
 void apply_recipe(Options& o, const presets::Recipe& r) {
@@ -175,19 +152,9 @@ void apply_recipe(Options& o, const presets::Recipe& r) {
 
 // Compile time: run() below is the whole training loop, checkpointing included. Instantiated
 // for every (network, optimizer, augmentation) triple it made this file take 81 s to build;
-// it sees the optimizer through its common base (groups, state, step count) with the step as a
-// function, and the augmentation pipeline through a function, so it is compiled once per
-// network. Neither costs anything measurable: one indirect call per step and per image.
-struct TrainerOptimizer {
-  ctnn::OptimizerBase<float>& base;
-  std::function<void()> step_fn;
-  void step() { step_fn(); }
-  void zero_grad() { base.zero_grad(); }
-  long long steps() const { return base.steps(); }
-  void set_steps(long long s) { base.set_steps(s); }
-  auto param_groups() { return base.param_groups(); }
-  auto& state() { return base.state(); }
-};
+// it sees the optimizer through its common base (TrainerOptimizer, trainer_state.hpp) and the
+// augmentation pipeline through a function, so it is compiled once per network. Neither costs
+// anything measurable: one indirect call per step and per image.
 
 struct CifarTransform {
   using input_shape = data::Cifar10Shape;
@@ -561,23 +528,6 @@ int run_preset(const Options& o) {
   return run_model<presets::Seed>(o, presets::seed_recipe);
 }
 
-// Draws metrics files with scripts/plot_metrics.sh (gnuplot); says how to get gnuplot if absent.
-bool plot(const fs::path& out_dir, const std::vector<std::pair<fs::path, std::string>>& runs) {
-  if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
-    std::fprintf(stderr, "note: no plots: gnuplot is not installed (Debian: sudo apt-get install gnuplot-nox); "
-                         "later: scripts/plot_metrics.sh DIR FILE.csv=LABEL ...\n");
-    return false;
-  }
-  std::string cmd = "bash '" CTNN_PLOT_SCRIPT "' '" + out_dir.string() + "'";
-  for (const auto& [file, label] : runs) cmd += " '" + file.string() + "=" + label + "'";
-  cmd += " >/dev/null";
-  if (std::system(cmd.c_str()) != 0) {
-    std::fprintf(stderr, "warning: plotting into %s failed\n", out_dir.string().c_str());
-    return false;
-  }
-  std::printf("figures written to %s\n", out_dir.string().c_str());
-  return true;
-}
 
 std::vector<ctnn::train::EpochMetrics> read_metrics_csv(const fs::path& path) {
   std::ifstream in(path);

@@ -1,5 +1,6 @@
 #pragma once
-// Mini-batches of an ImageSet through a transform, like torch.utils.data.DataLoader.
+// Mini-batches of an ImageSet (or of a TensorDataset, data/tensor_dataset.hpp, through a
+// TensorCompose, data/tensor_transforms.hpp) through a transform, like torch.utils.data.DataLoader.
 //
 //   auto train = data::load_cifar10(dir, data::Split::train);
 //   auto tf = data::compose<data::Cifar10Shape>(data::RandomCrop<32, 32, 4>{},
@@ -46,16 +47,34 @@
 #include "ctnn/core/shape.hpp"
 #include "ctnn/core/tensor.hpp"
 #include "ctnn/data/image_set.hpp"
+#include "ctnn/data/tensor_dataset.hpp"
 #include "ctnn/data/transforms.hpp"
 
 namespace ctnn::data {
 
-// What a DataLoader needs from a transform (ctnn::data::Compose is one): the input and output
-// sample shapes, and a const call turning one uint8 image into output_shape::size floats,
-// t(src, dst, rng) or t(src, dst, rng, SampleInfo) (preferred when both exist, for transforms
-// scheduled by epoch such as AlternatingFlip).
+// The element type a transform reads: T::input_value_type (float for TensorCompose, whose
+// loader reads a TensorDataset), else uint8 (an ImageSet's pixels).
+namespace detail {
 template <class T>
-concept SampleTransform = requires(const T& t, const std::uint8_t* src, float* dst, Rng& rng, const SampleInfo& info) {
+struct input_value {
+  using type = std::uint8_t;
+};
+template <class T>
+  requires requires { typename T::input_value_type; }
+struct input_value<T> {
+  using type = typename T::input_value_type;
+};
+}  // namespace detail
+template <class T>
+using input_value_t = typename detail::input_value<T>::type;
+
+// What a DataLoader needs from a transform (ctnn::data::Compose and TensorCompose are): the
+// input and output sample shapes, and a const call turning one input sample (uint8 image, or
+// floats with input_value_type = float) into output_shape::size floats, t(src, dst, rng) or
+// t(src, dst, rng, SampleInfo) (preferred when both exist, for transforms scheduled by epoch
+// such as AlternatingFlip).
+template <class T>
+concept SampleTransform = requires(const T& t, const input_value_t<T>* src, float* dst, Rng& rng, const SampleInfo& info) {
   typename T::input_shape;
   typename T::output_shape;
   requires SampleShape<typename T::input_shape>;
@@ -99,15 +118,18 @@ class DataLoader {
  public:
   using transform_type = Transform;
   using input_shape = typename Transform::input_shape;
+  using input_value_type = input_value_t<Transform>;
+  // ImageSet<input_shape> for uint8 transforms, TensorDataset<input_shape> for float ones.
+  using dataset_type = dataset_for_t<input_shape, input_value_type>;
   using shape = typename Transform::output_shape;
   using batch_type = Batch<shape>;
 
-  DataLoader(const ImageSet<input_shape>& set, Transform transform, LoaderOptions options = {})
+  DataLoader(const dataset_type& set, Transform transform, LoaderOptions options = {})
       : set_(&set), transform_(std::move(transform)), opt_(options), order_(set.size()) {
     if (opt_.batch_size == 0) throw std::invalid_argument("ctnn::data::DataLoader: batch_size must be positive");
-    if (set.pixels.size() != set.size() * input_shape::size)
-      throw std::invalid_argument("ctnn::data::DataLoader: the ImageSet holds " +
-                                  std::to_string(set.pixels.size()) + " pixel bytes for " +
+    if (detail::samples_of(set).size() != set.size() * input_shape::size)
+      throw std::invalid_argument("ctnn::data::DataLoader: the data set holds " +
+                                  std::to_string(detail::samples_of(set).size()) + " values for " +
                                   std::to_string(set.size()) + " labels (expected " +
                                   std::to_string(set.size() * input_shape::size) + ")");
     const std::size_t cap = std::min(opt_.batch_size, std::max<std::size_t>(set.size(), 1));
@@ -137,7 +159,7 @@ class DataLoader {
   }
   std::size_t batch_size() const noexcept { return opt_.batch_size; }
   const LoaderOptions& options() const noexcept { return opt_; }
-  const ImageSet<input_shape>& dataset() const noexcept { return *set_; }
+  const dataset_type& dataset() const noexcept { return *set_; }
   const Transform& transform() const noexcept { return transform_; }
 
   // The order in which epoch `e` visits the images (identity without shuffle).
@@ -230,7 +252,7 @@ class DataLoader {
     if constexpr (requires { { Transform::random } -> std::convertible_to<bool>; }) return bool(Transform::random);
     else return true;
   }();
-  static constexpr bool kTakesInfo = requires(const Transform& t, const std::uint8_t* src, float* dst, Rng& rng,
+  static constexpr bool kTakesInfo = requires(const Transform& t, const input_value_type* src, float* dst, Rng& rng,
                                               const SampleInfo& info) { t(src, dst, rng, info); };
 
   struct Slot {
@@ -252,7 +274,7 @@ class DataLoader {
       indices[i] = idx;
       labels[i] = set_->labels[idx];
       if constexpr (kRandom) rng.reseed(sample_seed(e, idx));
-      const std::uint8_t* src = set_->pixels.data() + idx * input_shape::size;
+      const input_value_type* src = detail::samples_of(*set_).data() + idx * input_shape::size;
       if constexpr (kTakesInfo) transform_(src, out.images.sample(i), rng, SampleInfo{e, image_seed(idx)});
       else transform_(src, out.images.sample(i), rng);
     }
@@ -343,7 +365,7 @@ class DataLoader {
     }
   }
 
-  const ImageSet<input_shape>* set_;
+  const dataset_type* set_;
   Transform transform_;
   LoaderOptions opt_;
   std::vector<std::size_t> order_;
@@ -366,5 +388,7 @@ class DataLoader {
 
 template <SampleTransform Transform, SampleShape S>
 DataLoader(const ImageSet<S>&, Transform, LoaderOptions = {}) -> DataLoader<Transform>;
+template <SampleTransform Transform, SampleShape S>
+DataLoader(const TensorDataset<S>&, Transform, LoaderOptions = {}) -> DataLoader<Transform>;
 
 }  // namespace ctnn::data

@@ -88,6 +88,8 @@ inline constexpr Normalize<3> kHalfNormalize{kHalfMean, kHalfStd};
 // ---- image ops ------------------------------------------------------------------------------
 // Each has `template <class In> using output_shape`, `static constexpr bool random`, and
 // `template <class In> void apply(const uint8_t* src, uint8_t* dst, Rng&) const` (CHW in, CHW out).
+// The geometric ones (Pad, CenterCrop, RandomCrop, the flips) take any element type, so the
+// float pipeline of data/tensor_transforms.hpp uses them too (same draws, same windows).
 
 // transforms.Pad(P, fill): P pixels of `fill` on every side.
 template <std::size_t P>
@@ -97,13 +99,13 @@ struct Pad {
   template <class In>
   using output_shape = Shape<In::channels, In::height + 2 * P, In::width + 2 * P>;
 
-  template <class In>
-  void apply(const std::uint8_t* src, std::uint8_t* dst, Rng&) const noexcept {
+  template <class In, class T>
+  void apply(const T* src, T* dst, Rng&) const noexcept {
     constexpr std::size_t H = In::height, W = In::width, OW = W + 2 * P;
-    std::memset(dst, fill, output_shape<In>::size);
+    std::fill_n(dst, output_shape<In>::size, static_cast<T>(fill));
     for (std::size_t c = 0; c < In::channels; ++c)
       for (std::size_t y = 0; y < H; ++y)
-        std::memcpy(dst + (c * (H + 2 * P) + y + P) * OW + P, src + (c * H + y) * W, W);
+        std::copy_n(src + (c * H + y) * W, W, dst + (c * (H + 2 * P) + y + P) * OW + P);
   }
 };
 
@@ -261,14 +263,14 @@ struct CenterCrop {
   template <class In>
   using output_shape = Shape<In::channels, H, W>;
 
-  template <class In>
-  void apply(const std::uint8_t* src, std::uint8_t* dst, Rng&) const noexcept {
+  template <class In, class T>
+  void apply(const T* src, T* dst, Rng&) const noexcept {
     static_assert(H <= In::height && W <= In::width,
                   "ctnn::data::CenterCrop: crop larger than the image (torchvision would pad)");
     constexpr std::size_t top = offset(In::height - H), left = offset(In::width - W);
     for (std::size_t c = 0; c < In::channels; ++c)
       for (std::size_t y = 0; y < H; ++y)
-        std::memcpy(dst + (c * H + y) * W, src + (c * In::height + top + y) * In::width + left, W);
+        std::copy_n(src + (c * In::height + top + y) * In::width + left, W, dst + (c * H + y) * W);
   }
 
  private:
@@ -296,8 +298,8 @@ struct RandomCrop {
   template <class In>
   using output_shape = Shape<In::channels, H, W>;
 
-  template <class In>
-  void apply(const std::uint8_t* src, std::uint8_t* dst, Rng& rng) const noexcept {
+  template <class In, class T>
+  void apply(const T* src, T* dst, Rng& rng) const noexcept {
     static_assert(H <= In::height + 2 * P && W <= In::width + 2 * P,
                   "ctnn::data::RandomCrop: crop larger than the padded image");
     const std::size_t top = rng.below(In::height + 2 * P - H + 1);
@@ -307,8 +309,8 @@ struct RandomCrop {
 
   // The window whose top-left corner is (top, left) in the padded image: apply() without the
   // draws. top <= In::height + 2P - H, left <= In::width + 2P - W.
-  template <class In>
-  void crop_at(const std::uint8_t* src, std::uint8_t* dst, std::size_t top, std::size_t left) const noexcept {
+  template <class In, class T>
+  void crop_at(const T* src, T* dst, std::size_t top, std::size_t left) const noexcept {
     static_assert(H <= In::height + 2 * P && W <= In::width + 2 * P,
                   "ctnn::data::RandomCrop: crop larger than the padded image");
     static_assert(Mode != PadMode::reflect || (P < In::height && P < In::width),
@@ -322,24 +324,25 @@ struct RandomCrop {
 
  private:
   // (top, left): the window's corner in image coordinates, negative inside the left/top border.
-  template <class In>
-  void crop_constant(const std::uint8_t* src, std::uint8_t* dst, std::ptrdiff_t top, std::ptrdiff_t left) const noexcept {
+  template <class In, class T>
+  void crop_constant(const T* src, T* dst, std::ptrdiff_t top, std::ptrdiff_t left) const noexcept {
     constexpr std::size_t IH = In::height, IW = In::width;
     // Columns [x0, x1) of the window fall inside the image; the rest is fill.
     const std::ptrdiff_t x0 = std::clamp<std::ptrdiff_t>(-left, 0, W);
     const std::ptrdiff_t x1 = std::clamp<std::ptrdiff_t>(static_cast<std::ptrdiff_t>(IW) - left, x0, W);
     for (std::size_t c = 0; c < In::channels; ++c) {
       for (std::size_t y = 0; y < H; ++y) {
-        std::uint8_t* out = dst + (c * H + y) * W;
+        T* out = dst + (c * H + y) * W;
+        const T value = static_cast<T>(fill);
         const std::ptrdiff_t sy = top + static_cast<std::ptrdiff_t>(y);
         if (sy < 0 || sy >= static_cast<std::ptrdiff_t>(IH)) {
-          std::memset(out, fill, W);
+          std::fill_n(out, W, value);
           continue;
         }
-        const std::uint8_t* in = src + (c * IH + static_cast<std::size_t>(sy)) * IW;
-        if (x0 > 0) std::memset(out, fill, static_cast<std::size_t>(x0));
-        if (x1 > x0) std::memcpy(out + x0, in + (left + x0), static_cast<std::size_t>(x1 - x0));
-        if (x1 < static_cast<std::ptrdiff_t>(W)) std::memset(out + x1, fill, W - static_cast<std::size_t>(x1));
+        const T* in = src + (c * IH + static_cast<std::size_t>(sy)) * IW;
+        if (x0 > 0) std::fill_n(out, static_cast<std::size_t>(x0), value);
+        if (x1 > x0) std::copy_n(in + (left + x0), static_cast<std::size_t>(x1 - x0), out + x0);
+        if (x1 < static_cast<std::ptrdiff_t>(W)) std::fill_n(out + x1, W - static_cast<std::size_t>(x1), value);
       }
     }
   }
@@ -351,26 +354,26 @@ struct RandomCrop {
     return static_cast<std::size_t>(i);
   }
 
-  template <class In>
-  static void crop_reflect(const std::uint8_t* src, std::uint8_t* dst, std::ptrdiff_t top, std::ptrdiff_t left) noexcept {
+  template <class In, class T>
+  static void crop_reflect(const T* src, T* dst, std::ptrdiff_t top, std::ptrdiff_t left) noexcept {
     constexpr std::size_t IH = In::height, IW = In::width;
     std::size_t col[W];  // the source column of each output column, shared by every row
     for (std::size_t x = 0; x < W; ++x) col[x] = reflect(left + static_cast<std::ptrdiff_t>(x), IW);
     for (std::size_t c = 0; c < In::channels; ++c)
       for (std::size_t y = 0; y < H; ++y) {
-        const std::uint8_t* in = src + (c * IH + reflect(top + static_cast<std::ptrdiff_t>(y), IH)) * IW;
-        std::uint8_t* out = dst + (c * H + y) * W;
+        const T* in = src + (c * IH + reflect(top + static_cast<std::ptrdiff_t>(y), IH)) * IW;
+        T* out = dst + (c * H + y) * W;
         for (std::size_t x = 0; x < W; ++x) out[x] = in[col[x]];
       }
   }
 };
 
 namespace detail {
-template <class In>
-void mirror_rows(const std::uint8_t* src, std::uint8_t* dst) noexcept {
+template <class In, class T>
+void mirror_rows(const T* src, T* dst) noexcept {
   for (std::size_t r = 0; r < In::channels * In::height; ++r) {
-    const std::uint8_t* in = src + r * In::width;
-    std::uint8_t* out = dst + r * In::width;
+    const T* in = src + r * In::width;
+    T* out = dst + r * In::width;
     for (std::size_t x = 0; x < In::width; ++x) out[x] = in[In::width - 1 - x];
   }
 }
@@ -383,10 +386,10 @@ struct RandomHorizontalFlip {
   template <class In>
   using output_shape = In;
 
-  template <class In>
-  void apply(const std::uint8_t* src, std::uint8_t* dst, Rng& rng) const noexcept {
+  template <class In, class T>
+  void apply(const T* src, T* dst, Rng& rng) const noexcept {
     if (rng.uniform() < p) detail::mirror_rows<In>(src, dst);
-    else std::memcpy(dst, src, In::size);
+    else std::copy_n(src, In::size, dst);
   }
 };
 
@@ -414,10 +417,10 @@ struct AlternatingFlip {
   static constexpr bool flips(const SampleInfo& info) noexcept {
     return ((info.image_seed >> 63) ^ (info.epoch & 1)) != 0;
   }
-  template <class In>
-  void apply(const std::uint8_t* src, std::uint8_t* dst, Rng&, const SampleInfo& info) const noexcept {
+  template <class In, class T>
+  void apply(const T* src, T* dst, Rng&, const SampleInfo& info) const noexcept {
     if (flips(info)) detail::mirror_rows<In>(src, dst);
-    else std::memcpy(dst, src, In::size);
+    else std::copy_n(src, In::size, dst);
   }
 };
 
