@@ -26,6 +26,23 @@ inline constexpr bool bf16_native =
     false;
 #endif
 
+// Whether bf16 is expected to be faster than fp32 here: the native kernel is built, and the CPU is an
+// AMD one (Zen 4 / Zen 5: `vdpbf16ps` gives twice the FLOPs of the fp32 FMA; bench_peak measured
+// 212 vs 101 GFLOP/s on 1 thread of a Zen 5). On the Intel Xeon (family 6, model 207) this project
+// was also run on, bench_peak measured the opposite, bf16 dot at about half the fp32 FMA rate
+// (55 vs 112 GFLOP/s, 1 thread), so there the speed-run presets' default stays fp32.
+inline bool bf16_preferred() {
+  if constexpr (!bf16_native) {
+    return false;
+  } else {
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+    return __builtin_cpu_is("amd");
+#else
+    return false;
+#endif
+  }
+}
+
 inline constexpr const char* precision_name(Precision p) { return p == Precision::bf16 ? "bf16" : "fp32"; }
 
 inline std::optional<Precision> parse_precision(std::string_view s) {

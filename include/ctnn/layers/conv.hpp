@@ -61,20 +61,20 @@ class ConvLayer {
   template <class F>
   static void describe_buffers(F&&) {}
 
-  void forward(const T* x, T* y, std::size_t n, Context&) {
+  void forward(const T* x, T* y, std::size_t n, Context& ctx) {
     if constexpr (Groups > 1) {
       kernels::grouped_conv2d_forward(x, weight_, bias(), y, n, geometry, Groups);
     } else {
-      reserve();
+      reserve(ctx.precision);
       kernels::conv2d_forward<geometry>(x, weight_, bias(), y, n, col_.data(), plans_.data());
     }
   }
 
-  void backward(const T* x, const T*, const T* dy, T* dx, std::size_t n, Context&) {
+  void backward(const T* x, const T*, const T* dy, T* dx, std::size_t n, Context& ctx) {
     if constexpr (Groups > 1) {
       kernels::grouped_conv2d_backward(x, weight_, dy, dx, dweight_, dbias(), n, geometry, Groups);
     } else {
-      reserve();
+      reserve(ctx.precision);
       kernels::conv2d_backward<geometry>(x, weight_, dy, dx, dweight_, dbias(), n, col_.data(), partial_.data(),
                                          plans_.data());
     }
@@ -86,13 +86,19 @@ class ConvLayer {
   const T* bias() const { return Bias ? bias_ : zero_bias_; }
   T* dbias() { return Bias ? dbias_ : unused_dbias_; }
 
-  // Workspaces depend on the thread count, not the batch: grown once, then reused.
-  void reserve() {
+  // Workspaces depend on the thread count, not the batch: grown once, then reused. The plans take
+  // the context's precision (forward, weight- and input-gradient GEMMs alike).
+  void reserve(Precision precision) {
     const auto threads = static_cast<std::size_t>(num_threads());
     constexpr std::size_t scratch = kernels::conv_scratch_per_thread<geometry>;
     if (scratch && col_.size() < threads * scratch) col_.resize(threads * scratch);
     if (partial_.size() < threads * (weight_size + Cout)) partial_.resize(threads * (weight_size + Cout));
     if (plans_.size() < threads) plans_.resize(threads);
+    for (auto& p : plans_) {
+      p.forward.set_precision(precision);
+      p.weight_grad.set_precision(precision);
+      p.input_grad.set_precision(precision);
+    }
   }
 
   T* weight_ = nullptr;
