@@ -32,6 +32,7 @@
 
 #include "ctnn/kernels/gemm_microkernel.hpp"
 #include "ctnn/kernels/gemm_pack.hpp"
+#include "ctnn/kernels/gemm_packed.hpp"
 #endif
 
 namespace ctnn::kernels {
@@ -184,30 +185,12 @@ void microkernel(Index pairs, const std::uint32_t* __restrict Ap, const std::uin
       acc[r][3] = _mm512_dpbf16_ps(acc[r][3], ar, b3);
     }
   }
-  const __mmask16 m[4] = {packed::column_mask(cols, 0), packed::column_mask(cols, 1), packed::column_mask(cols, 2),
-                          packed::column_mask(cols, 3)};
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) {
-    float* c = C + r * ldc;
-#pragma GCC unroll 4
-    for (int v = 0; v < 4; ++v) {
-      __m512 x = acc[r][v];
-      if (add) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m[v], c + 16 * v));
-      _mm512_mask_storeu_ps(c + 16 * v, m[v], x);
-    }
-  }
+  packed::store_tile<R>(acc, C, ldc, cols, add);
 }
 
 inline void microkernel_rows(Index rows, Index pairs, const std::uint32_t* Ap, const std::uint32_t* Bp, float* C,
                              Index ldc, Index cols, bool add) {
-  switch (rows) {
-    case 6: microkernel<6>(pairs, Ap, Bp, C, ldc, cols, add); break;
-    case 5: microkernel<5>(pairs, Ap, Bp, C, ldc, cols, add); break;
-    case 4: microkernel<4>(pairs, Ap, Bp, C, ldc, cols, add); break;
-    case 3: microkernel<3>(pairs, Ap, Bp, C, ldc, cols, add); break;
-    case 2: microkernel<2>(pairs, Ap, Bp, C, ldc, cols, add); break;
-    default: microkernel<1>(pairs, Ap, Bp, C, ldc, cols, add); break;
-  }
+  packed::with_rows(rows, [&]<int R>() { microkernel<R>(pairs, Ap, Bp, C, ldc, cols, add); });
 }
 
 class PackedGemmBf16 {
@@ -215,26 +198,12 @@ class PackedGemmBf16 {
   template <bool TransA, bool TransB>
   void run(Index M, Index N, Index K, const float* A, Index lda, const float* B, Index ldb, float* C, Index ldc,
            bool accumulate) {
-    if (M <= 0 || N <= 0) return;
-    if (K <= 0) {
-      if (!accumulate)
-        for (Index i = 0; i < M; ++i) std::memset(C + i * ldc, 0, sizeof(float) * static_cast<std::size_t>(N));
-      return;
-    }
-    reserve(M, N, K);
-    for (Index jc = 0; jc < N; jc += kNC) {
-      const Index nc = std::min(kNC, N - jc);
-      for (Index pc = 0; pc < K; pc += kKC) {
-        const Index kc = std::min(kKC, K - pc);
-        pack_b<TransB>(B, ldb, jc, nc, pc, kc, b_.get());
-        const bool add = accumulate || pc > 0;
-        for (Index ic = 0; ic < M; ic += kMC) {
-          const Index mc = std::min(kMC, M - ic);
-          pack_a<TransA>(A, lda, ic, mc, pc, kc, a_.get());
-          block(mc, nc, kc, C + ic * ldc + jc, ldc, add);
-        }
-      }
-    }
+    if (M > 0 && N > 0 && K > 0) reserve(M, N, K);
+    packed::blocked_gemm<kNC, kKC, kMC>(
+        M, N, K, C, ldc, accumulate,
+        [&](Index jc, Index nc, Index pc, Index kc) { pack_b<TransB>(B, ldb, jc, nc, pc, kc, b_.get()); },
+        [&](Index ic, Index mc, Index pc, Index kc) { pack_a<TransA>(A, lda, ic, mc, pc, kc, a_.get()); },
+        [&](Index mc, Index nc, Index kc, float* Cb, bool add) { block(mc, nc, kc, Cb, ldc, add); });
   }
 
  private:
