@@ -12,6 +12,10 @@
 //            close a memory-bound kernel is to streaming speed. The kernels themselves may read
 //            more (train-mode BatchNorm reads x three times forward and twice backward).
 //   items_per_second  images per second.
+//   %peak    conv only: GFLOP/s over the arithmetic peak of the conv's precision at this run's thread
+//            count (bench/peak.hpp, fp32 FMA or bf16 dot, probed once per process).
+// conv_bf16/<pass>/...: the same convs with the network set to Precision::bf16 (bf16 GEMM inputs,
+// fp32 accumulation; core/precision.hpp).
 #include <benchmark/benchmark.h>
 
 #include <cstddef>
@@ -19,6 +23,8 @@
 #include <string>
 
 #include <ctnn/ctnn.hpp>
+
+#include "peak.hpp"
 
 namespace {
 
@@ -35,9 +41,10 @@ struct Cost {
 
 // Forward (train mode) or backward (want_input_grad = true) of a one-layer network.
 template <class Net>
-void run_layer(benchmark::State& state, bool backward, Cost cost) {
+void run_layer(benchmark::State& state, bool backward, Cost cost, ctnn::Precision precision, bool peak) {
   const auto n = static_cast<std::size_t>(state.range(0));
   Net net(1);
+  net.set_precision(precision);
   net.train();
   ctnn::Tensor<typename Net::in_shape> x(n);
   ctnn::Tensor<typename Net::out_shape> dy(n);
@@ -60,13 +67,21 @@ void run_layer(benchmark::State& state, bool backward, Cost cost) {
   }
   const double samples = static_cast<double>(state.iterations()) * static_cast<double>(n);
   if (cost.flops > 0) state.counters["GFLOP/s"] = benchmark::Counter(cost.flops * samples * 1e-9, benchmark::Counter::kIsRate);
+  if (peak) {
+    const double p = ctnn::bench::cached_peak_gflops(
+        precision == ctnn::Precision::bf16 ? ctnn::bench::PeakKind::bf16_dot : ctnn::bench::PeakKind::fp32_fma,
+        ctnn::num_threads());
+    state.counters["%peak"] = benchmark::Counter(100.0 * cost.flops * samples * 1e-9 / p, benchmark::Counter::kIsRate);
+  }
   if (cost.bytes > 0) state.counters["GB/s"] = benchmark::Counter(cost.bytes * samples * 1e-9, benchmark::Counter::kIsRate);
   state.SetItemsProcessed(static_cast<std::int64_t>(samples));
 }
 
 template <class Net>
-void add(const std::string& name, bool backward, Cost cost) {
-  benchmark::RegisterBenchmark(name.c_str(), [=](benchmark::State& s) { run_layer<Net>(s, backward, cost); })
+void add(const std::string& name, bool backward, Cost cost, ctnn::Precision precision = ctnn::Precision::fp32,
+         bool peak = false) {
+  benchmark::RegisterBenchmark(name.c_str(),
+                               [=](benchmark::State& s) { run_layer<Net>(s, backward, cost, precision, peak); })
       ->ArgName("batch")
       ->Arg(32)
       ->Arg(128)
@@ -85,8 +100,10 @@ void add_conv(const std::string& net) {
   const double macs = static_cast<double>(Cout * H * H * Cin * K * K);
   const std::string shape = std::to_string(Cin) + "to" + std::to_string(Cout) + "_k" + std::to_string(K) + "_" +
                             std::to_string(H) + "x" + std::to_string(H);
-  add<Net>("conv/fwd/" + net + "/" + shape, false, {2 * macs, 0});
-  add<Net>("conv/bwd/" + net + "/" + shape, true, {4 * macs, 0});
+  add<Net>("conv/fwd/" + net + "/" + shape, false, {2 * macs, 0}, ctnn::Precision::fp32, true);
+  add<Net>("conv/bwd/" + net + "/" + shape, true, {4 * macs, 0}, ctnn::Precision::fp32, true);
+  add<Net>("conv_bf16/fwd/" + net + "/" + shape, false, {2 * macs, 0}, ctnn::Precision::bf16, true);
+  add<Net>("conv_bf16/bwd/" + net + "/" + shape, true, {4 * macs, 0}, ctnn::Precision::bf16, true);
 }
 
 template <std::size_t C, std::size_t H>

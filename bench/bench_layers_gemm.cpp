@@ -19,9 +19,11 @@
 //       fwd   run<false,false>(Cout, L, P)   wgrad run<false,true>(Cout, P, L), accumulating
 //       igrad run<true,false>(P, L, Cout);  the groups split over the OpenMP threads, one plan each
 //   gemmplan/<eigen|packed>/square/<n>/threads:T   C[n,n] = A B, T threads each doing n/T columns
-// and the arithmetic peak of the same run (bench/peak.hpp): peak/fp32_fma/threads:T.
-// Every GEMM case also has a counter "%peak": its GFLOP/s over the fp32 peak at its thread count
-// (measured once, when first needed, in this process).
+//   gemmplan/bf16/...   the same GEMMs with the plan set to Precision::bf16 and the packed kernel
+//       (kernels/gemm_bf16.hpp: fp32 operands rounded to bf16 while packing, fp32 accumulation)
+// and the arithmetic peaks of the same run (bench/peak.hpp): peak/fp32_fma/threads:T, peak/bf16_dot/threads:T.
+// Every GEMM case also has a counter "%peak": its GFLOP/s over the peak of its precision (fp32 FMA,
+// or bf16 dot for gemmplan/bf16) at its thread count (measured once, when first needed, in this process).
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -39,10 +41,23 @@ namespace {
 
 using ctnn::kernels::GemmKernel;
 using ctnn::kernels::GemmPlan;
+using ctnn::bench::PeakKind;
 
-void set_rate_counters(benchmark::State& state, double flops_per_iter, int threads) {
+// The kernels the gemmplan/* cases compare: Eigen, ctnn's packed fp32, ctnn's bf16.
+struct PlanKernel {
+  const char* name;
+  GemmKernel kernel;
+  ctnn::Precision precision;
+};
+const PlanKernel plan_kernels[] = {{"eigen", GemmKernel::eigen, ctnn::Precision::fp32},
+                                   {"packed", GemmKernel::packed, ctnn::Precision::fp32},
+                                   {"bf16", GemmKernel::packed, ctnn::Precision::bf16}};
+
+void set_rate_counters(benchmark::State& state, double flops_per_iter, int threads,
+                       ctnn::Precision precision = ctnn::Precision::fp32) {
   const double gflop = flops_per_iter * static_cast<double>(state.iterations()) * 1e-9;
-  const double peak = ctnn::bench::cached_peak_gflops(ctnn::bench::PeakKind::fp32_fma, threads);
+  const double peak = ctnn::bench::cached_peak_gflops(
+      precision == ctnn::Precision::bf16 ? PeakKind::bf16_dot : PeakKind::fp32_fma, threads);
   state.counters["GFLOP/s"] = benchmark::Counter(gflop, benchmark::Counter::kIsRate);
   state.counters["%peak"] = benchmark::Counter(100.0 * gflop / peak, benchmark::Counter::kIsRate);
   state.counters["threads"] = threads;
@@ -96,7 +111,7 @@ struct ConvGemmBuffers {
 };
 
 // The GEMMs one conv pass runs over the batch, as conv2d_forward/backward split them.
-void run_conv_plan(benchmark::State& state, GemmKernel kernel, Pass pass, Eigen::Index co, Eigen::Index p,
+void run_conv_plan(benchmark::State& state, PlanKernel kernel, Pass pass, Eigen::Index co, Eigen::Index p,
                    Eigen::Index hw, Eigen::Index batch) {
   const Eigen::Index s = (hw >= 128) ? 1 : std::min<Eigen::Index>(16, 256 / hw), l = s * hw;
   const Eigen::Index groups = (batch + s - 1) / s;
@@ -108,7 +123,8 @@ void run_conv_plan(benchmark::State& state, GemmKernel kernel, Pass pass, Eigen:
     b.dy.assign(static_cast<std::size_t>(co * l), 0.25f);
     b.out.assign(static_cast<std::size_t>(std::max(co, p) * l), 0.0f);
     b.dw.assign(static_cast<std::size_t>(co * p), 0.0f);
-    b.plan.set_kernel(kernel);
+    b.plan.set_kernel(kernel.kernel);
+    b.plan.set_precision(kernel.precision);
   }
   auto sweep = [&] {
 #pragma omp parallel for schedule(static)
@@ -127,15 +143,18 @@ void run_conv_plan(benchmark::State& state, GemmKernel kernel, Pass pass, Eigen:
     sweep();
     benchmark::ClobberMemory();
   }
-  set_rate_counters(state, 2.0 * static_cast<double>(co * p * l * groups), threads);
+  set_rate_counters(state, 2.0 * static_cast<double>(co * p * l * groups), threads, kernel.precision);
 }
 
 // C[n, n] = A B on `threads` threads, each computing its own slab of n/threads columns.
-void run_square_plan(benchmark::State& state, GemmKernel kernel, Eigen::Index n) {
+void run_square_plan(benchmark::State& state, PlanKernel kernel, Eigen::Index n) {
   const int threads = static_cast<int>(state.range(0));
   std::vector<float> a(static_cast<std::size_t>(n * n), 0.5f), b(a.size(), 0.25f), c(a.size());
   std::vector<GemmPlan<float>> plans(static_cast<std::size_t>(threads));
-  for (auto& pl : plans) pl.set_kernel(kernel);
+  for (auto& pl : plans) {
+    pl.set_kernel(kernel.kernel);
+    pl.set_precision(kernel.precision);
+  }
   const Eigen::Index slab = (n + threads - 1) / threads;
   auto once = [&] {
 #pragma omp parallel num_threads(threads)
@@ -153,36 +172,43 @@ void run_square_plan(benchmark::State& state, GemmKernel kernel, Eigen::Index n)
     benchmark::DoNotOptimize(c.data());
     benchmark::ClobberMemory();
   }
-  set_rate_counters(state, 2.0 * static_cast<double>(n * n * n), threads);
+  set_rate_counters(state, 2.0 * static_cast<double>(n * n * n), threads, kernel.precision);
 }
 
-void run_peak(benchmark::State& state) {
+void run_peak(benchmark::State& state, PeakKind kind) {
   const int threads = static_cast<int>(state.range(0));
+  if (kind == PeakKind::bf16_dot && !ctnn::bench::has_bf16()) {
+    state.SkipWithError("built without AVX512_BF16");
+    return;
+  }
   double flops = 0;
-  for (auto _ : state) flops += ctnn::bench::peak_pass(ctnn::bench::PeakKind::fp32_fma, threads, 1 << 22).first;
+  for (auto _ : state) flops += ctnn::bench::peak_pass(kind, threads, 1 << 22).first;
   state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsRate);
 }
 
 void add_plan_cases(const std::string& net, const std::string& shape, Eigen::Index cin, Eigen::Index cout,
                     Eigen::Index ksize, Eigen::Index h) {
   const Eigen::Index p = cin * ksize * ksize, hw = h * h;
-  for (auto [kname, kernel] : {std::pair{"eigen", GemmKernel::eigen}, std::pair{"packed", GemmKernel::packed}})
+  for (const PlanKernel& kernel : plan_kernels)
     for (auto [pname, pass] : {std::pair{"fwd", Pass::fwd}, std::pair{"wgrad", Pass::wgrad}, std::pair{"igrad", Pass::igrad}})
       for (Eigen::Index batch : {32, 128}) {
-        const std::string name = std::string("gemmplan/") + kname + "/" + pname + "/" + net + "/" + shape +
+        const std::string name = std::string("gemmplan/") + kernel.name + "/" + pname + "/" + net + "/" + shape +
                                  "/batch:" + std::to_string(batch);
-        benchmark::RegisterBenchmark(name.c_str(), [=, kernel = kernel, pass = pass](benchmark::State& st) {
+        benchmark::RegisterBenchmark(name.c_str(), [=, pass = pass](benchmark::State& st) {
           run_conv_plan(st, kernel, pass, cout, p, hw, batch);
         })->UseRealTime()->Unit(benchmark::kMillisecond);
       }
 }
 
 const bool registered = [] {
-  benchmark::RegisterBenchmark("peak/fp32_fma", run_peak)->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
+  benchmark::RegisterBenchmark("peak/fp32_fma", [](benchmark::State& st) { run_peak(st, PeakKind::fp32_fma); })
+      ->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
+  benchmark::RegisterBenchmark("peak/bf16_dot", [](benchmark::State& st) { run_peak(st, PeakKind::bf16_dot); })
+      ->ArgName("threads")->Arg(1)->Arg(2)->UseRealTime();
   for (Eigen::Index n : {1024, 2048})
-    for (auto [kname, kernel] : {std::pair{"eigen", GemmKernel::eigen}, std::pair{"packed", GemmKernel::packed}})
-      benchmark::RegisterBenchmark(("gemmplan/" + std::string(kname) + "/square/" + std::to_string(n)).c_str(),
-                                   [=, kernel = kernel](benchmark::State& st) { run_square_plan(st, kernel, n); })
+    for (const PlanKernel& kernel : plan_kernels)
+      benchmark::RegisterBenchmark(("gemmplan/" + std::string(kernel.name) + "/square/" + std::to_string(n)).c_str(),
+                                   [=](benchmark::State& st) { run_square_plan(st, kernel, n); })
           ->ArgName("threads")
           ->Arg(1)
           ->Arg(2)

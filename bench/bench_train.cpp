@@ -1,6 +1,8 @@
 // Whole training steps and inference, on random data:
-//   train/<net>/batch:<N>/real_time   forward, cross-entropy, backward, Adam step, zero_grad
-//   infer/<net>/batch:<N>/real_time   eval-mode forward only
+//   train/<net>/<fp32|bf16>/batch:<N>/real_time   forward, cross-entropy, backward, Adam step, zero_grad
+//   infer/<net>/<fp32|bf16>/batch:<N>/real_time   eval-mode forward only
+// in each precision (net.set_precision, core/precision.hpp: bf16 = conv and linear GEMMs on bf16
+// inputs with fp32 accumulation; without AVX512_BF16 bf16 is the slower portable path)
 // for <net> = seed (the coursework's network) and resnet9_plain, at batch 32 and 128, and the
 // model zoo's airbench (airbench94) and resnet9 (with its residual blocks) at 128 and 512.
 //
@@ -76,9 +78,10 @@ void set_counters(benchmark::State& state, std::size_t n, double flops_per_image
 }
 
 template <class Net, class CountAs>
-void train_step(benchmark::State& state) {
+void train_step(benchmark::State& state, Precision precision) {
   const auto n = static_cast<std::size_t>(state.range(0));
   Net net(1);
+  net.set_precision(precision);
   Adam opt{net.parameters(), {.lr = 1e-3}};
   CrossEntropyLoss<typename Net::out_shape> loss;
   Tensor<typename Net::in_shape> x(n);
@@ -99,9 +102,10 @@ void train_step(benchmark::State& state) {
 }
 
 template <class Net, class CountAs>
-void inference(benchmark::State& state) {
+void inference(benchmark::State& state, Precision precision) {
   const auto n = static_cast<std::size_t>(state.range(0));
   Net net(1);
+  net.set_precision(precision);
   net.eval();
   Tensor<typename Net::in_shape> x(n);
   fill_normal(x, 2);
@@ -116,14 +120,17 @@ void inference(benchmark::State& state) {
 
 template <class Net, class CountAs = Net>
 void add(const std::string& net, std::initializer_list<std::int64_t> batches = {32, 128}) {
-  auto* train = benchmark::RegisterBenchmark(("train/" + net).c_str(), train_step<Net, CountAs>)->ArgName("batch");
-  auto* infer = benchmark::RegisterBenchmark(("infer/" + net).c_str(), inference<Net, CountAs>)->ArgName("batch");
-  for (auto b : batches) {
-    train->Arg(b);
-    infer->Arg(b);
+  for (Precision p : {Precision::fp32, Precision::bf16}) {
+    const std::string tail = "/" + net + "/" + precision_name(p);
+    auto* train = benchmark::RegisterBenchmark(("train" + tail).c_str(), train_step<Net, CountAs>, p)->ArgName("batch");
+    auto* infer = benchmark::RegisterBenchmark(("infer" + tail).c_str(), inference<Net, CountAs>, p)->ArgName("batch");
+    for (auto b : batches) {
+      train->Arg(b);
+      infer->Arg(b);
+    }
+    train->UseRealTime()->Unit(benchmark::kMillisecond);
+    infer->UseRealTime()->Unit(benchmark::kMillisecond);
   }
-  train->UseRealTime()->Unit(benchmark::kMillisecond);
-  infer->UseRealTime()->Unit(benchmark::kMillisecond);
 }
 
 }  // namespace
@@ -136,6 +143,7 @@ int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::AddCustomContext("ctnn_threads", std::to_string(num_threads()));
+  benchmark::AddCustomContext("ctnn_bf16", bf16_native ? "AVX512_BF16 kernel" : "portable path (no AVX512_BF16)");
   benchmark::AddCustomContext("seed_fwd_mflop_per_image", std::to_string(2e-6 * forward_macs<SeedNet>()));
   benchmark::AddCustomContext("resnet9_plain_fwd_mflop_per_image", std::to_string(2e-6 * forward_macs<ResNet9Plain>()));
   benchmark::AddCustomContext("airbench_fwd_mflop_per_image", std::to_string(2e-6 * forward_macs<Airbench94>()));

@@ -14,10 +14,13 @@ For each thread count, network (seed, resnet9_plain, resnet9, airbench) and batc
     repeats; once in PyTorch's default NCHW layout and once in channels_last (model and input
     converted with memory_format=torch.channels_last; --torch-layouts), the ratio being taken
     against the faster of the two;
-  * ctnn: the bench_train binary's train/<net>/batch:<N> case (same step: forward,
+  * ctnn: the bench_train binary's train/<net>/<precision>/batch:<N> cases (same step: forward,
     cross-entropy, backward, Adam step, zero_grad) with OMP_NUM_THREADS = threads,
-    --benchmark_repetitions and the median of its images/s counter;
-and prints the table with the ratio ctnn/PyTorch, then each side's 1 -> 2 thread scaling.
+    --benchmark_repetitions and the median of its images/s counter, for each precision of
+    --precisions (fp32 and bf16 by default: bf16 = conv and linear GEMMs on bf16 inputs, fp32
+    accumulation; the portable, slower path without AVX512_BF16);
+and prints the table with both precisions, the ratio ctnn/PyTorch for each and for the faster,
+then each side's 1 -> 2 thread scaling (ctnn's with its faster precision).
 Then the peak resident memory (ru_maxrss) of a batch-128 resnet9_plain training run of a few
 steps on each side (bench_peak_memory for ctnn; a subprocess for PyTorch), both as is and minus
 the process's resident size before the network was built (PyTorch's library alone is ~100+ MiB).
@@ -196,8 +199,8 @@ def find_bench_dir(given):
     raise SystemExit("bench_train not found; build it (see bench/README.md) and pass --build-dir BUILD/bench")
 
 
-def run_ctnn(bench_dir, net, batch, threads, repeats, min_time):
-    cmd = [os.path.join(bench_dir, "bench_train"), f"--benchmark_filter=^train/{net}/batch:{batch}/",
+def run_ctnn(bench_dir, net, batch, threads, repeats, min_time, precision="fp32"):
+    cmd = [os.path.join(bench_dir, "bench_train"), f"--benchmark_filter=^train/{net}/{precision}/batch:{batch}/",
            "--benchmark_format=json", f"--benchmark_repetitions={repeats}",
            "--benchmark_report_aggregates_only=true", f"--benchmark_min_time={min_time}"]
     res = subprocess.run(cmd, env=thread_env(threads), capture_output=True, text=True)
@@ -209,7 +212,7 @@ def run_ctnn(bench_dir, net, batch, threads, repeats, min_time):
         data = {"benchmarks": []}
     rows = data["benchmarks"]
     if not rows:
-        raise SystemExit(f"bench_train has no benchmark train/{net}/batch:{batch} (list them with "
+        raise SystemExit(f"bench_train has no benchmark train/{net}/{precision}/batch:{batch} (list them with "
                          f"{cmd[0]} --benchmark_list_tests); choose --nets/--batches among those")
     med = [b for b in rows if b.get("aggregate_name") == "median"]
     if med:
@@ -291,6 +294,7 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--nets", default=",".join(NETS))
     ap.add_argument("--batches", default="32,128")
+    ap.add_argument("--precisions", default="fp32,bf16", help="ctnn precisions to time (fp32, bf16)")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory comparison")
     ap.add_argument("--max-tries", type=int, default=2,
                     help="run a case again (up to this many times) when other processes used more than "
@@ -327,12 +331,14 @@ def main():
             raise SystemExit(f"unknown network {n}; choose from {', '.join(NETS)}")
     listed = subprocess.run([os.path.join(bench_dir, "bench_train"), "--benchmark_list_tests"],
                             capture_output=True, text=True).stdout.split()
+    precisions = args.precisions.split(",")
     for n in nets:
         for b in batches:
-            if not any(name.startswith(f"train/{n}/batch:{b}/") for name in listed):
-                have = sorted({name.split("/real_time")[0] for name in listed if name.startswith(f"train/{n}/")})
-                raise SystemExit(f"bench_train registers no train/{n}/batch:{b} case (it has: {', '.join(have)}); "
-                                 f"choose --nets/--batches among those")
+            for pr in precisions:
+                if not any(name.startswith(f"train/{n}/{pr}/batch:{b}/") for name in listed):
+                    have = sorted({name.split("/real_time")[0] for name in listed if name.startswith(f"train/{n}/")})
+                    raise SystemExit(f"bench_train registers no train/{n}/{pr}/batch:{b} case (it has: "
+                                     f"{', '.join(have)}); choose --nets/--batches/--precisions among those")
     layouts = args.torch_layouts.split(",")
     for lay in layouts:
         if lay not in ("nchw", "channels_last"):
@@ -365,12 +371,17 @@ def main():
                     tp = by_layout[fastest]
                     other_torch = load.cores()
                     load = OtherLoad()
-                    cc = run_ctnn(bench_dir, net, b, t, repeats, min_time)
+                    by_precision = {pr: run_ctnn(bench_dir, net, b, t, repeats, min_time, pr) for pr in precisions}
                     other_ctnn = load.cores()
+                    ctnn_fastest = max(by_precision, key=lambda pr: by_precision[pr]["images_per_s"])
+                    cc = by_precision[ctnn_fastest]
                     row = {"network": net, "batch": b, "threads": t, "pytorch_images_per_s": tp["images_per_s"],
                            "ctnn_images_per_s": cc["images_per_s"],
                            "ratio_ctnn_over_pytorch": cc["images_per_s"] / tp["images_per_s"],
-                           "pytorch_layout": fastest,
+                           "pytorch_layout": fastest, "ctnn_precision": ctnn_fastest,
+                           "ctnn_images_per_s_by_precision": {k: v["images_per_s"] for k, v in by_precision.items()},
+                           "ratio_by_precision": {k: v["images_per_s"] / tp["images_per_s"]
+                                                  for k, v in by_precision.items()},
                            "pytorch_images_per_s_by_layout": {k: v["images_per_s"] for k, v in by_layout.items()},
                            "pytorch_repeats": tp["repeats"], "pytorch_steps_per_repeat": tp["steps_per_repeat"],
                            "ctnn_runs": cc["runs"], "pytorch_threads_reported": tp["threads"],
@@ -390,8 +401,9 @@ def main():
                 cc = {"images_per_s": row["ctnn_images_per_s"]}
                 results["cases"].append(row)
                 lay = ", ".join(f"{k} {v:.1f}" for k, v in row["pytorch_images_per_s_by_layout"].items())
+                prs = ", ".join(f"{k} {v:.1f}" for k, v in row["ctnn_images_per_s_by_precision"].items())
                 print(f"  {net:14s} batch {b:4d} threads {t}: pytorch ({lay}) {tp['images_per_s']:8.1f} img/s, "
-                      f"ctnn {cc['images_per_s']:8.1f} img/s, ratio {row['ratio_ctnn_over_pytorch']:.2f}  "
+                      f"ctnn ({prs}) {cc['images_per_s']:8.1f} img/s, ratio {row['ratio_ctnn_over_pytorch']:.2f}  "
                       f"(others used {other_torch:.2f} / {other_ctnn:.2f} cores)", flush=True)
 
     def rate(side, net, b, t):
@@ -401,11 +413,14 @@ def main():
         return None
 
     print("\nTraining throughput (images/s; higher is better)\n")
-    print("| network | batch | threads | pytorch img/s (faster layout) | ctnn img/s | ctnn/pytorch | other load (cores) pytorch / ctnn |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    pr_cols = "".join(f" ctnn {pr} img/s | ctnn {pr} / pytorch |" for pr in precisions)
+    print(f"| network | batch | threads | pytorch img/s (faster layout) |{pr_cols} ctnn fastest / pytorch | other load (cores) pytorch / ctnn |")
+    print("| --- | ---: | ---: | ---: |" + " ---: | ---: |" * len(precisions) + " ---: | ---: |")
     for r in results["cases"]:
-        print(f"| {r['network']} | {r['batch']} | {r['threads']} | {r['pytorch_images_per_s']:.1f} ({r['pytorch_layout']}) | "
-              f"{r['ctnn_images_per_s']:.1f} | {r['ratio_ctnn_over_pytorch']:.2f} | "
+        per = "".join(f" {r['ctnn_images_per_s_by_precision'][pr]:.1f} | {r['ratio_by_precision'][pr]:.2f} |"
+                      for pr in precisions)
+        print(f"| {r['network']} | {r['batch']} | {r['threads']} | {r['pytorch_images_per_s']:.1f} ({r['pytorch_layout']}) |"
+              f"{per} {r['ratio_ctnn_over_pytorch']:.2f} ({r['ctnn_precision']}) | "
               f"{r['other_cores_pytorch']:.2f} / {r['other_cores_ctnn']:.2f} |")
     print("\n(other load: CPU used by other processes while the case ran, in cores of the "
           f"{os.cpu_count()}; above ~0.1 the case was disturbed)")

@@ -438,6 +438,7 @@ int run_model(Options o, const presets::Recipe& recipe) {
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
 
   Net net(o.seed);
+  net.set_precision(trainer::resolve_precision(o, o.model == "airbench" || o.model == "resnet9"));
   std::printf("ctnn train_cifar10: model %s, %d epochs, batch %zu, %s lr %g (schedule %s), momentum %g%s, weight decay %g%s\n",
               o.model.c_str(), o.epochs, o.batch_size, o.optimizer.c_str(), o.lr, o.schedule.c_str(), o.momentum,
               o.optimizer == "sgd" && o.nesterov == "on" ? " (Nesterov)" : "", o.weight_decay,
@@ -455,6 +456,7 @@ int run_model(Options o, const presets::Recipe& recipe) {
                 recipe.dirac ? "3x3 convs start with dirac_ on their first Cin filters; " : "",
                 recipe.norm_bias_lr_scale != 1 ? ("BatchNorm biases at lr x " + exact_short(recipe.norm_bias_lr_scale) +
                                                   ", weight decay / " + exact_short(recipe.norm_bias_lr_scale)).c_str() : "");
+  trainer::print_precision(net.precision());
   std::printf("%s", Net::summary().c_str());
 
   const auto& normalize = o.normalize == "half" ? data::kHalfNormalize : data::kCifar10Normalize;

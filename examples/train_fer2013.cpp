@@ -262,6 +262,7 @@ int run_model(Options o, const fer_presets::Recipe& recipe) {
   auto normalize = training_normalize(train_set);
 
   Net net(o.seed);
+  net.set_precision(trainer::resolve_precision(o, false));
   if (!o.evaluate.empty()) {
     const auto file = ctnn::io::File::read(o.evaluate);
     // The architecture the file names, before its tensors are checked against --model's.
@@ -290,6 +291,7 @@ int run_model(Options o, const fer_presets::Recipe& recipe) {
               ctnn::thread_width());
   std::printf("%zu train / %zu test images (%s) from %s, loaded in %.2f s\n", train_set.size(), test.set.size(),
               o.test_split.c_str(), o.csv.empty() ? o.data_dir.c_str() : o.csv.c_str(), load_s);
+  trainer::print_precision(net.precision());
   std::printf("%s", Net::summary().c_str());
 
   auto with_optimizer = [&](auto train_tf) -> int {

@@ -134,6 +134,8 @@ int run(const Options& o, const data::ImageSet<S>& train_set, const data::ImageS
   const auto normalize = training_normalize(train_set);
   Net net(o.seed);
   image_presets::pin_spare_outputs(net, classes);
+  net.set_precision(trainer::resolve_precision(o, false));
+  trainer::print_precision(net.precision());
 
   auto params = net.parameters();
   std::optional<ctnn::SGD<float>> sgd;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include <ctnn/core/thread_governor.hpp>
+#include <ctnn/core/precision.hpp>
 #include <ctnn/data/image_set.hpp>
 #include <ctnn/io/onnx.hpp>
 #include <ctnn/train/loop.hpp>
@@ -29,6 +30,7 @@ struct RunOptions {
   std::string save_onnx;  // the final model, ONNX
   std::string on_nan = "stop";  // stop | skip: what a non-finite training loss does
   std::string adapt_threads = "on";  // on | off: the ThreadGovernor (core/thread_governor.hpp)
+  std::string precision = "auto";  // fp32 | bf16 | auto (resolve_precision)
 };
 
 // --threads and --adapt-threads: the width, and whether fewer threads run while other processes
@@ -41,6 +43,23 @@ inline void apply_threads(const RunOptions& o) {
     std::fprintf(stderr, "%snote: now %d of %d threads (other processes used %.1f of the %d cores in the last half second)\n",
                  ::isatty(STDOUT_FILENO) ? "\n" : "", c.to, ctnn::thread_width(), c.foreign, c.cores);
   });
+}
+
+// --precision: fp32 or bf16 as given; `auto` is bf16 for the speed-run presets (airbench, resnet9)
+// where bf16 pays (ctnn::bf16_preferred: the AVX512_BF16 kernel built, an AMD CPU), fp32 otherwise.
+inline ctnn::Precision resolve_precision(const RunOptions& o, bool speed_preset) {
+  if (o.precision == "auto") return speed_preset && ctnn::bf16_preferred() ? ctnn::Precision::bf16 : ctnn::Precision::fp32;
+  return *ctnn::parse_precision(o.precision);
+}
+
+// The line a trainer prints at start.
+inline void print_precision(ctnn::Precision p) {
+  if (p == ctnn::Precision::bf16)
+    std::printf("precision bf16: conv and linear GEMMs on bf16 inputs with fp32 accumulation (%s); fp32 master weights, "
+                "BatchNorm and loss\n",
+                ctnn::bf16_native ? "AVX512_BF16 kernel" : "portable path: built without AVX512_BF16, slower");
+  else
+    std::printf("precision fp32\n");
 }
 
 inline ctnn::train::OnNonFinite on_non_finite(const RunOptions& o) {
@@ -58,12 +77,17 @@ inline const CLI::Validator positive = CLI::Validator(
     },
     "> 0");
 
-// Adds --seed, --threads, --train-limit, --test-limit, --metrics, --no-prefetch, --on-nan, --adapt-threads, --save
-// and --save-onnx;
+// Adds --seed, --threads, --precision, --train-limit, --test-limit, --metrics, --no-prefetch, --on-nan,
+// --adapt-threads, --save and --save-onnx;
 // returns --save, which a trainer may make exclusive with its own options.
 inline CLI::Option* add_run_options(CLI::App& app, RunOptions& o) {
   app.add_option("--seed", o.seed, "Seed for initialisation, shuffling and augmentation")->capture_default_str();
   app.add_option("--threads", o.threads, "Threads (default: OMP_NUM_THREADS or all cores)")->check(CLI::Range(1, 1024));
+  app.add_option("--precision", o.precision,
+                 "GEMM precision of the conv and linear layers: fp32 | bf16 (bf16 inputs, fp32 accumulation) | auto "
+                 "(bf16 for airbench and resnet9 where the CPU's AVX512_BF16 pays, fp32 otherwise)")
+      ->check(CLI::IsMember({"fp32", "bf16", "auto"}))
+      ->capture_default_str();
   app.add_option("--train-limit", o.train_limit, "Use only the first N training images")->check(positive);
   app.add_option("--test-limit", o.test_limit, "Use only the first N test images")->check(positive);
   app.add_option("--metrics", o.metrics, "Write per-epoch metrics to this CSV file (rewritten after each epoch)");

@@ -60,10 +60,12 @@ void free(void* p) { __libc_free(p); }
 
 using namespace ctnn;
 
-TEST_CASE("no allocation in a steady-state training step (seed network, Adam, dropout)") {
+namespace {
+void check_no_allocation(Precision precision) {
   using Net = Sequential<Input<3, 32, 32>, Conv<3, 16, 5>, BatchNorm, ReLU, MaxPool<2>, Conv<16, 32, 5>, BatchNorm,
                          ReLU, MaxPool<2>, Dropout<0.2>, Linear<10>>;
   Net net(1);
+  net.set_precision(precision);
   Adam opt{net.parameters()};
   CrossEntropyLoss<Shape<10, 1, 1>> loss;
   Tensor<Shape<3, 32, 32>> x(32);
@@ -101,4 +103,15 @@ TEST_CASE("no allocation in a steady-state training step (seed network, Adam, dr
   opt.step();
   g_counting = false;
   CHECK(g_allocations.load() == 0);
+}
+}  // namespace
+
+TEST_CASE("no allocation in a steady-state training step (seed network, Adam, dropout)") {
+  check_no_allocation(Precision::fp32);
+}
+
+// The seed network's first conv forward (N = 1024) and second conv (N = 256) run in bf16 (native kernel
+// or portable path); its narrow GEMMs (N < 128) stay fp32.
+TEST_CASE("no allocation in a steady-state training step in bf16 (seed network, Adam, dropout)") {
+  check_no_allocation(Precision::bf16);
 }

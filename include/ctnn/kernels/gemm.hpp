@@ -16,6 +16,10 @@
 #include <memory>
 #include <type_traits>
 
+#include <vector>
+
+#include "ctnn/core/precision.hpp"
+#include "ctnn/kernels/gemm_bf16.hpp"
 #include "ctnn/kernels/gemm_packed.hpp"
 
 namespace ctnn::kernels {
@@ -38,6 +42,17 @@ inline bool use_packed_gemm(Eigen::Index M, Eigen::Index N, Eigen::Index K) {
   (void)N;
   return false;
 #endif
+}
+
+// Whether a float GEMM of a plan set to Precision::bf16 runs in bf16 (automatic kernel): the same
+// shapes as use_packed_gemm's (N >= 128, >= 80 % of the 64-wide panels' lanes used), on every ISA, so
+// that the native and the portable build round the same GEMMs. The others (ResNet-9's first conv's
+// weight gradient, N = 27; a classifier's forward, N = 10) stay fp32 on Eigen, which is faster there
+// than a 64-wide bf16 tile that mostly multiplies zeros.
+inline bool use_bf16_gemm(Eigen::Index M, Eigen::Index N, Eigen::Index K) {
+  (void)M, (void)K;
+  const Eigen::Index panels = (N + 63) / 64;
+  return N >= 128 && 5 * N >= 4 * panels * 64;
 }
 
 // True when GemmKernel::packed can run here (float, built with AVX-512).
@@ -67,11 +82,57 @@ class GemmPlan {
   void set_kernel(GemmKernel k) { kernel_ = k; }
   GemmKernel kernel() const { return kernel_; }
 
+  // Precision::bf16: float GEMMs round op(A) and op(B) to bf16 (kernels/gemm_bf16.hpp) and accumulate in
+  // fp32 -- where use_bf16_gemm says so under GemmKernel::automatic, always under GemmKernel::packed;
+  // GemmKernel::eigen stays fp32. Natively with AVX512_BF16, else through the portable path (the
+  // rounded operands copied into buffers kept by the plan, then the fp32 GEMM). double ignores it.
+  void set_precision(Precision p) { precision_ = p; }
+  Precision precision() const { return precision_; }
+
   // C[M, N] = (or +=) op(A)[M, K] * op(B)[K, N]; all row-major with leading dimensions lda, ldb, ldc.
   // op(A) = A, stored [M, K], or A^T with A stored [K, M] when TransA; likewise for B.
   template <bool TransA, bool TransB>
   void run(Eigen::Index M, Eigen::Index N, Eigen::Index K, const T* A, Eigen::Index lda, const T* B,
            Eigen::Index ldb, T* C, Eigen::Index ldc, bool accumulate) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (precision_ == Precision::bf16) {
+        const GemmKernel k = kernel_ == GemmKernel::automatic ? gemm_kernel_from_environment() : kernel_;
+        if (k == GemmKernel::packed || (k == GemmKernel::automatic && use_bf16_gemm(M, N, K))) {
+          run_bf16<TransA, TransB>(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+          return;
+        }
+      }
+    }
+    run_fp32<TransA, TransB>(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+  }
+
+ private:
+  template <bool TransA, bool TransB>
+  void run_bf16(Eigen::Index M, Eigen::Index N, Eigen::Index K, const float* A, Eigen::Index lda, const float* B,
+                Eigen::Index ldb, float* C, Eigen::Index ldc, bool accumulate) {
+#if defined(__AVX512BF16__) && defined(__AVX512BW__) && defined(__AVX512F__)
+    bf16_.template run<TransA, TransB>(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+#else
+    // Portable: the stored operands rounded into compact copies, then the fp32 GEMM on them.
+    const Eigen::Index a_rows = TransA ? K : M, a_cols = TransA ? M : K;
+    const Eigen::Index b_rows = TransB ? N : K, b_cols = TransB ? K : N;
+    round_copy(A, lda, a_rows, a_cols, a_round_);
+    round_copy(B, ldb, b_rows, b_cols, b_round_);
+    run_fp32<TransA, TransB>(M, N, K, a_round_.data(), a_cols, b_round_.data(), b_cols, C, ldc, accumulate);
+#endif
+  }
+
+  static void round_copy(const float* src, Eigen::Index ld, Eigen::Index rows, Eigen::Index cols,
+                         std::vector<float>& dst) {
+    const auto size = static_cast<std::size_t>(rows * cols);
+    if (dst.size() < size) dst.resize(size);
+    for (Eigen::Index r = 0; r < rows; ++r)
+      for (Eigen::Index c = 0; c < cols; ++c) dst[static_cast<std::size_t>(r * cols + c)] = bf16_round(src[r * ld + c]);
+  }
+
+  template <bool TransA, bool TransB>
+  void run_fp32(Eigen::Index M, Eigen::Index N, Eigen::Index K, const T* A, Eigen::Index lda, const T* B,
+                Eigen::Index ldb, T* C, Eigen::Index ldc, bool accumulate) {
 #if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>) {
       const GemmKernel k = kernel_ == GemmKernel::automatic ? gemm_kernel_from_environment() : kernel_;
@@ -95,7 +156,6 @@ class GemmPlan {
                                                                             T(1), *blocking_, nullptr);
   }
 
- private:
   using Blocking = Eigen::internal::gemm_blocking_space<Eigen::ColMajor, T, T, Eigen::Dynamic, Eigen::Dynamic,
                                                         Eigen::Dynamic, 1, false>;
   void reserve(Eigen::Index rows, Eigen::Index cols, Eigen::Index depth) {
@@ -110,6 +170,12 @@ class GemmPlan {
   std::unique_ptr<Blocking> blocking_;
   Eigen::Index rows_ = 0, cols_ = 0, depth_ = 0;
   GemmKernel kernel_ = GemmKernel::automatic;
+  Precision precision_ = Precision::fp32;
+  std::vector<float> a_round_, b_round_;  // the portable bf16 path's rounded operands
+#if defined(__AVX512BF16__) && defined(__AVX512BW__) && defined(__AVX512F__)
+  struct NoBf16 {};
+  std::conditional_t<std::is_same_v<T, float>, packed_bf16::PackedGemmBf16, NoBf16> bf16_;
+#endif
 #if defined(__AVX512F__)
   struct NoPacked {};
   std::conditional_t<std::is_same_v<T, float>, packed::PackedGemm, NoPacked> packed_;

@@ -28,6 +28,23 @@ inline __mmask16 column_mask(std::ptrdiff_t cols, int v) {
   return static_cast<__mmask16>((1u << n) - 1u);
 }
 
+// The accumulators of an R x 64 tile into C (rows at C + r*ldc, columns masked to `cols`): added to C
+// when `add`, else overwriting it. Shared with the bf16 micro-kernel (gemm_bf16.hpp).
+template <int R>
+inline void store_tile(const __m512 (&acc)[R][4], float* C, std::ptrdiff_t ldc, std::ptrdiff_t cols, bool add) {
+  const __mmask16 m[4] = {column_mask(cols, 0), column_mask(cols, 1), column_mask(cols, 2), column_mask(cols, 3)};
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    float* c = C + r * ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < 4; ++v) {
+      __m512 x = acc[r][v];
+      if (add) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m[v], c + 16 * v));
+      _mm512_mask_storeu_ps(c + 16 * v, m[v], x);
+    }
+  }
+}
+
 template <int R>
 void microkernel(std::ptrdiff_t kc, const float* __restrict Ap, const float* __restrict Bp, float* C,
                  std::ptrdiff_t ldc, std::ptrdiff_t cols, bool add) {
@@ -51,30 +68,26 @@ void microkernel(std::ptrdiff_t kc, const float* __restrict Ap, const float* __r
       acc[r][3] = _mm512_fmadd_ps(ar, b3, acc[r][3]);
     }
   }
-  const __mmask16 m[4] = {column_mask(cols, 0), column_mask(cols, 1), column_mask(cols, 2), column_mask(cols, 3)};
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r) {
-    float* c = C + r * ldc;
-#pragma GCC unroll 4
-    for (int v = 0; v < 4; ++v) {
-      __m512 x = acc[r][v];
-      if (add) x = _mm512_add_ps(x, _mm512_maskz_loadu_ps(m[v], c + 16 * v));
-      _mm512_mask_storeu_ps(c + 16 * v, m[v], x);
-    }
+  store_tile<R>(acc, C, ldc, cols, add);
+}
+
+// f.template operator()<R>() with R = rows (1..MR), a compile-time row count (the bf16 kernel uses it too).
+template <class F>
+inline void with_rows(std::ptrdiff_t rows, F&& f) {
+  switch (rows) {
+    case 6: f.template operator()<6>(); break;
+    case 5: f.template operator()<5>(); break;
+    case 4: f.template operator()<4>(); break;
+    case 3: f.template operator()<3>(); break;
+    case 2: f.template operator()<2>(); break;
+    default: f.template operator()<1>(); break;
   }
 }
 
 // The micro-kernel for a tile of `rows` (1..MR) rows.
 inline void microkernel_rows(std::ptrdiff_t rows, std::ptrdiff_t kc, const float* Ap, const float* Bp, float* C,
                              std::ptrdiff_t ldc, std::ptrdiff_t cols, bool add) {
-  switch (rows) {
-    case 6: microkernel<6>(kc, Ap, Bp, C, ldc, cols, add); break;
-    case 5: microkernel<5>(kc, Ap, Bp, C, ldc, cols, add); break;
-    case 4: microkernel<4>(kc, Ap, Bp, C, ldc, cols, add); break;
-    case 3: microkernel<3>(kc, Ap, Bp, C, ldc, cols, add); break;
-    case 2: microkernel<2>(kc, Ap, Bp, C, ldc, cols, add); break;
-    default: microkernel<1>(kc, Ap, Bp, C, ldc, cols, add); break;
-  }
+  with_rows(rows, [&]<int R>() { microkernel<R>(kc, Ap, Bp, C, ldc, cols, add); });
 }
 
 }  // namespace ctnn::kernels::packed

@@ -28,31 +28,44 @@ inline constexpr Index kKC = 256;
 inline constexpr Index kMC = 288;  // a multiple of MR
 inline constexpr Index kNC = 512;  // a multiple of NR
 
+// The loop nest above, shared by the fp32 and the bf16 kernel (gemm_bf16.hpp): pack_b(jc, nc, pc, kc),
+// pack_a(ic, mc, pc, kc) and block(mc, nc, kc, C block, add) are the kernel's packing and block multiply;
+// M, N or K = 0 zeroes C unless accumulating.
+template <Index NC, Index KC, Index MC, class PackB, class PackA, class Block>
+void blocked_gemm(Index M, Index N, Index K, float* C, Index ldc, bool accumulate, PackB&& pack_b, PackA&& pack_a,
+                  Block&& block) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate)
+      for (Index i = 0; i < M; ++i) std::memset(C + i * ldc, 0, sizeof(float) * static_cast<std::size_t>(N));
+    return;
+  }
+  for (Index jc = 0; jc < N; jc += NC) {
+    const Index nc = std::min(NC, N - jc);
+    for (Index pc = 0; pc < K; pc += KC) {
+      const Index kc = std::min(KC, K - pc);
+      pack_b(jc, nc, pc, kc);
+      const bool add = accumulate || pc > 0;
+      for (Index ic = 0; ic < M; ic += MC) {
+        const Index mc = std::min(MC, M - ic);
+        pack_a(ic, mc, pc, kc);
+        block(mc, nc, kc, C + ic * ldc + jc, add);
+      }
+    }
+  }
+}
+
 class PackedGemm {
  public:
   template <bool TransA, bool TransB>
   void run(Index M, Index N, Index K, const float* A, Index lda, const float* B, Index ldb, float* C, Index ldc,
            bool accumulate) {
-    if (M <= 0 || N <= 0) return;
-    if (K <= 0) {
-      if (!accumulate)
-        for (Index i = 0; i < M; ++i) std::memset(C + i * ldc, 0, sizeof(float) * static_cast<std::size_t>(N));
-      return;
-    }
-    reserve(M, N, K);
-    for (Index jc = 0; jc < N; jc += kNC) {
-      const Index nc = std::min(kNC, N - jc);
-      for (Index pc = 0; pc < K; pc += kKC) {
-        const Index kc = std::min(kKC, K - pc);
-        pack_b<kNR, TransB>(B, ldb, jc, nc, pc, kc, b_.get());
-        const bool add = accumulate || pc > 0;
-        for (Index ic = 0; ic < M; ic += kMC) {
-          const Index mc = std::min(kMC, M - ic);
-          pack_a<kMR, TransA>(A, lda, ic, mc, pc, kc, a_.get());
-          block(mc, nc, kc, C + ic * ldc + jc, ldc, add);
-        }
-      }
-    }
+    if (M > 0 && N > 0 && K > 0) reserve(M, N, K);
+    blocked_gemm<kNC, kKC, kMC>(
+        M, N, K, C, ldc, accumulate,
+        [&](Index jc, Index nc, Index pc, Index kc) { pack_b<kNR, TransB>(B, ldb, jc, nc, pc, kc, b_.get()); },
+        [&](Index ic, Index mc, Index pc, Index kc) { pack_a<kMR, TransA>(A, lda, ic, mc, pc, kc, a_.get()); },
+        [&](Index mc, Index nc, Index kc, float* Cb, bool add) { block(mc, nc, kc, Cb, ldc, add); });
   }
 
  private:

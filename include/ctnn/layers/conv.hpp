@@ -62,20 +62,20 @@ class ConvLayer {
   template <class F>
   static void describe_buffers(F&&) {}
 
-  void forward(const T* x, T* y, std::size_t n, Context&) {
+  void forward(const T* x, T* y, std::size_t n, Context& ctx) {
     if constexpr (Groups > 1) {
       kernels::grouped_conv2d_forward(x, weight_, bias(), y, n, geometry, Groups);
     } else {
-      reserve();
+      reserve(ctx.precision);
       kernels::conv2d_forward<geometry>(x, weight_, bias(), y, n, col_.data(), plans_.data());
     }
   }
 
-  void backward(const T* x, const T*, const T* dy, T* dx, std::size_t n, Context&) {
+  void backward(const T* x, const T*, const T* dy, T* dx, std::size_t n, Context& ctx) {
     if constexpr (Groups > 1) {
       kernels::grouped_conv2d_backward(x, weight_, dy, dx, dweight_, dbias(), n, geometry, Groups);
     } else {
-      reserve();
+      reserve(ctx.precision);
       kernels::conv2d_backward<geometry>(x, weight_, dy, dx, dweight_, dbias(), n, col_.data(), partial_.data(),
                                          plans_.data(), slots_);
     }
@@ -90,13 +90,19 @@ class ConvLayer {
   // Workspaces depend on the thread counts, not the batch: grown once, then reused. Scratch and
   // GEMM plans are per running thread; the weight-gradient partials per slot, one per thread of
   // the width (core/threads.hpp), which is what keeps results independent of the active count.
-  void reserve() {
+  // The plans take the context's precision (forward, weight- and input-gradient GEMMs alike).
+  void reserve(Precision precision) {
     const auto threads = static_cast<std::size_t>(std::max(num_threads(), thread_width()));
     slots_ = static_cast<std::size_t>(thread_width());
     constexpr std::size_t scratch = kernels::conv_scratch_per_thread<geometry>;
     if (scratch && col_.size() < threads * scratch) col_.resize(threads * scratch);
     if (partial_.size() < slots_ * (weight_size + Cout)) partial_.resize(slots_ * (weight_size + Cout));
     if (plans_.size() < threads) plans_.resize(threads);
+    for (auto& p : plans_) {
+      p.forward.set_precision(precision);
+      p.weight_grad.set_precision(precision);
+      p.input_grad.set_precision(precision);
+    }
   }
 
   T* weight_ = nullptr;

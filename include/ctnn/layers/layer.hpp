@@ -9,6 +9,7 @@
 // declares out_shape. Position counts layers from 1, after Input.
 #include <cstddef>
 
+#include "ctnn/core/precision.hpp"
 #include "ctnn/core/random.hpp"
 #include "ctnn/core/shape.hpp"
 
@@ -19,6 +20,9 @@ enum class Mode { train, eval };
 struct Context {
   Mode mode = Mode::train;
   Rng* rng = nullptr;  // for stochastic layers (Dropout)
+  // The GEMMs' precision in Conv (Groups = 1) and Linear (core/precision.hpp); every other layer,
+  // BatchNorm's statistics and the loss compute in fp32 whatever it is.
+  Precision precision = Precision::fp32;
 };
 
 // What a layer without trainable parameters or saved state declares (ReLU, pooling, ...).

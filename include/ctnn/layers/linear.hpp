@@ -47,10 +47,13 @@ class LinearLayer {
   template <class F>
   static void describe_buffers(F&&) {}
 
-  void forward(const T* x, T* y, std::size_t n, Context&) {
+  void forward(const T* x, T* y, std::size_t n, Context& ctx) {
+    forward_plan_.set_precision(ctx.precision);
     kernels::linear_forward(x, weight_, bias(), y, n, I, Out, forward_plan_);
   }
-  void backward(const T* x, const T*, const T* dy, T* dx, std::size_t n, Context&) {
+  void backward(const T* x, const T*, const T* dy, T* dx, std::size_t n, Context& ctx) {
+    weight_plan_.set_precision(ctx.precision);
+    input_plan_.set_precision(ctx.precision);
     kernels::linear_backward(x, weight_, dy, dx, dweight_, dbias(), n, I, Out, weight_plan_, input_plan_);
   }
 

@@ -88,6 +88,10 @@ class BasicSequential {
   void eval() { ctx_.mode = Mode::eval; }
   Mode mode() const { return ctx_.mode; }
   bool training() const { return ctx_.mode == Mode::train; }
+  // The precision of the conv and linear GEMMs (core/precision.hpp): fp32 (the default) or bf16
+  // (bf16 inputs, fp32 accumulation; parameters, gradients, BatchNorm and the loss stay fp32).
+  void set_precision(Precision p) { ctx_.precision = p; }
+  Precision precision() const { return ctx_.precision; }
 
   // x: [N, in_shape]. The input must stay alive and unchanged until backward() has run.
   TensorView<out_shape, const T> forward(TensorView<in_shape, const T> x) {
