@@ -1,7 +1,9 @@
-// A steady-state training step allocates nothing: every malloc in the process is counted.
+// A steady-state training step (with the thread governor's tick) allocates nothing: every malloc in
+// the process is counted.
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstdlib>
 #include <vector>
@@ -73,7 +75,10 @@ void check_no_allocation(Precision precision) {
   Rng rng(1);
   for (auto& v : x.span()) v = static_cast<float>(rng.normal());
   for (std::size_t i = 0; i < labels.size(); ++i) labels[i] = static_cast<std::int32_t>(i % 10);
+  // The training loop ticks the thread governor every batch; here it samples at every tick.
+  ThreadGovernor governor(std::chrono::milliseconds(0));
   auto step = [&] {
+    governor.tick();
     net.train();
     loss(net.forward(x), labels);
     net.backward(loss.grad());
@@ -103,6 +108,7 @@ void check_no_allocation(Precision precision) {
   opt.step();
   g_counting = false;
   CHECK(g_allocations.load() == 0);
+  set_active_threads(thread_width());
 }
 }  // namespace
 
