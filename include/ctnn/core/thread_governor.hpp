@@ -15,6 +15,8 @@
 // count (core/threads.hpp). The training loop (train/loop.hpp) ticks the process's governor,
 // thread_governor(), once per batch; set_enabled(false) (the trainers' --adapt-threads off)
 // pins the active count to the width. Where /proc/stat cannot be read (not Linux), it does nothing.
+// A tick allocates nothing; after a change of the active count, a thread may meet a GEMM shape
+// it had not run before, and its plan's workspace then grows once.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
