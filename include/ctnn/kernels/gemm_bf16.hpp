@@ -22,9 +22,8 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
-#include <new>
 
+#include "ctnn/core/aligned_buffer.hpp"
 #include "ctnn/core/precision.hpp"
 
 #if defined(__AVX512F__)
@@ -201,45 +200,33 @@ class PackedGemmBf16 {
     if (M > 0 && N > 0 && K > 0) reserve(M, N, K);
     packed::blocked_gemm<kNC, kKC, kMC>(
         M, N, K, C, ldc, accumulate,
-        [&](Index jc, Index nc, Index pc, Index kc) { pack_b<TransB>(B, ldb, jc, nc, pc, kc, b_.get()); },
-        [&](Index ic, Index mc, Index pc, Index kc) { pack_a<TransA>(A, lda, ic, mc, pc, kc, a_.get()); },
+        [&](Index jc, Index nc, Index pc, Index kc) { pack_b<TransB>(B, ldb, jc, nc, pc, kc, b_.data()); },
+        [&](Index ic, Index mc, Index pc, Index kc) { pack_a<TransA>(A, lda, ic, mc, pc, kc, a_.data()); },
         [&](Index mc, Index nc, Index kc, float* Cb, bool add) { block(mc, nc, kc, Cb, ldc, add); });
   }
 
  private:
-  struct AlignedFree {
-    void operator()(std::uint32_t* p) const { std::free(p); }
-  };
-  using Buffer = std::unique_ptr<std::uint32_t, AlignedFree>;
-
   static Index round_up(Index x, Index m) { return (x + m - 1) / m * m; }
-  static Buffer allocate(Index words) {
-    const auto bytes = static_cast<std::size_t>(round_up(words * Index(sizeof(std::uint32_t)), 64));
-    void* p = std::aligned_alloc(64, bytes);
-    if (!p) throw std::bad_alloc();
-    return Buffer(static_cast<std::uint32_t*>(p));
-  }
 
   void reserve(Index M, Index N, Index K) {
     const Index pairs = (std::min(kKC, K) + 1) / 2;
     const Index a_need = round_up(std::min(kMC, M), kMR) * pairs;
     const Index b_need = round_up(std::min(kNC, N), kNR) * pairs;
-    if (a_need > a_size_) a_ = allocate(a_size_ = a_need);
-    if (b_need > b_size_) b_ = allocate(b_size_ = b_need);
+    if (static_cast<std::size_t>(a_need) > a_.size()) a_.resize(static_cast<std::size_t>(a_need));
+    if (static_cast<std::size_t>(b_need) > b_.size()) b_.resize(static_cast<std::size_t>(b_need));
   }
 
   void block(Index mc, Index nc, Index kc, float* C, Index ldc, bool add) const {
     const Index pairs = (kc + 1) / 2;
     for (Index ir = 0; ir < mc; ir += kMR) {
       const Index rows = std::min(kMR, mc - ir);
-      const std::uint32_t* ap = a_.get() + ir * pairs;
+      const std::uint32_t* ap = a_.data() + ir * pairs;
       for (Index jr = 0; jr < nc; jr += kNR)
-        microkernel_rows(rows, pairs, ap, b_.get() + jr * pairs, C + ir * ldc + jr, ldc, std::min(kNR, nc - jr), add);
+        microkernel_rows(rows, pairs, ap, b_.data() + jr * pairs, C + ir * ldc + jr, ldc, std::min(kNR, nc - jr), add);
     }
   }
 
-  Buffer a_, b_;
-  Index a_size_ = 0, b_size_ = 0;
+  AlignedBuffer<std::uint32_t> a_, b_;  // the packed blocks (64-byte aligned, grown, never shrunk)
 };
 
 }  // namespace ctnn::kernels::packed_bf16

@@ -16,9 +16,8 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
-#include <new>
 
+#include "ctnn/core/aligned_buffer.hpp"
 #include "ctnn/kernels/gemm_microkernel.hpp"
 #include "ctnn/kernels/gemm_pack.hpp"
 
@@ -63,46 +62,34 @@ class PackedGemm {
     if (M > 0 && N > 0 && K > 0) reserve(M, N, K);
     blocked_gemm<kNC, kKC, kMC>(
         M, N, K, C, ldc, accumulate,
-        [&](Index jc, Index nc, Index pc, Index kc) { pack_b<kNR, TransB>(B, ldb, jc, nc, pc, kc, b_.get()); },
-        [&](Index ic, Index mc, Index pc, Index kc) { pack_a<kMR, TransA>(A, lda, ic, mc, pc, kc, a_.get()); },
+        [&](Index jc, Index nc, Index pc, Index kc) { pack_b<kNR, TransB>(B, ldb, jc, nc, pc, kc, b_.data()); },
+        [&](Index ic, Index mc, Index pc, Index kc) { pack_a<kMR, TransA>(A, lda, ic, mc, pc, kc, a_.data()); },
         [&](Index mc, Index nc, Index kc, float* Cb, bool add) { block(mc, nc, kc, Cb, ldc, add); });
   }
 
  private:
-  struct AlignedFree {
-    void operator()(float* p) const { std::free(p); }
-  };
-  using Buffer = std::unique_ptr<float, AlignedFree>;
-
   static Index round_up(Index x, Index m) { return (x + m - 1) / m * m; }
-  static Buffer allocate(Index floats) {
-    const auto bytes = static_cast<std::size_t>(round_up(floats * Index(sizeof(float)), 64));
-    void* p = std::aligned_alloc(64, bytes);
-    if (!p) throw std::bad_alloc();
-    return Buffer(static_cast<float*>(p));
-  }
 
   // Buffers for the largest blocks a call of this size packs.
   void reserve(Index M, Index N, Index K) {
     const Index kc = std::min(kKC, K);
     const Index a_need = round_up(std::min(kMC, M), kMR) * kc;
     const Index b_need = round_up(std::min(kNC, N), kNR) * kc;
-    if (a_need > a_size_) a_ = allocate(a_size_ = a_need);
-    if (b_need > b_size_) b_ = allocate(b_size_ = b_need);
+    if (static_cast<std::size_t>(a_need) > a_.size()) a_.resize(static_cast<std::size_t>(a_need));
+    if (static_cast<std::size_t>(b_need) > b_.size()) b_.resize(static_cast<std::size_t>(b_need));
   }
 
   // C[mc, nc] (+)= packed A block [mc, kc] * packed B block [kc, nc].
   void block(Index mc, Index nc, Index kc, float* C, Index ldc, bool add) const {
     for (Index ir = 0; ir < mc; ir += kMR) {
       const Index rows = std::min(kMR, mc - ir);
-      const float* ap = a_.get() + ir * kc;
+      const float* ap = a_.data() + ir * kc;
       for (Index jr = 0; jr < nc; jr += kNR)
-        microkernel_rows(rows, kc, ap, b_.get() + jr * kc, C + ir * ldc + jr, ldc, std::min(kNR, nc - jr), add);
+        microkernel_rows(rows, kc, ap, b_.data() + jr * kc, C + ir * ldc + jr, ldc, std::min(kNR, nc - jr), add);
     }
   }
 
-  Buffer a_, b_;
-  Index a_size_ = 0, b_size_ = 0;
+  AlignedBuffer<float> a_, b_;  // the packed blocks (64-byte aligned, grown, never shrunk)
 };
 
 }  // namespace ctnn::kernels::packed
