@@ -77,7 +77,7 @@ class ConvLayer {
     } else {
       reserve(ctx.precision);
       kernels::conv2d_backward<geometry>(x, weight_, dy, dx, dweight_, dbias(), n, col_.data(), partial_.data(),
-                                         plans_.data(), slots_);
+                                         plans_.data(), static_cast<std::size_t>(thread_width()));
     }
   }
 
@@ -93,10 +93,10 @@ class ConvLayer {
   // The plans take the context's precision (forward, weight- and input-gradient GEMMs alike).
   void reserve(Precision precision) {
     const auto threads = static_cast<std::size_t>(std::max(num_threads(), thread_width()));
-    slots_ = static_cast<std::size_t>(thread_width());
+    const auto slots = static_cast<std::size_t>(thread_width());
     constexpr std::size_t scratch = kernels::conv_scratch_per_thread<geometry>;
     if (scratch && col_.size() < threads * scratch) col_.resize(threads * scratch);
-    if (partial_.size() < slots_ * (weight_size + Cout)) partial_.resize(slots_ * (weight_size + Cout));
+    if (partial_.size() < slots * (weight_size + Cout)) partial_.resize(slots * (weight_size + Cout));
     if (plans_.size() < threads) plans_.resize(threads);
     for (auto& p : plans_) {
       p.forward.set_precision(precision);
@@ -114,7 +114,6 @@ class ConvLayer {
   AlignedBuffer<T> col_;
   AlignedBuffer<T> partial_;
   std::vector<kernels::ConvThreadPlans<T>> plans_;
-  std::size_t slots_ = 1;
 };
 
 template <std::size_t In, std::size_t Out, std::size_t K, std::size_t Stride = 1, std::size_t Pad = K / 2,
