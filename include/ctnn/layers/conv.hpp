@@ -3,8 +3,10 @@
 // torch.nn.Conv2d(In, Out, K, stride=Stride, padding=Pad, groups=Groups, bias=Bias), arguments in
 // PyTorch's order. Note the default padding keeps the size for odd K ("same"), where PyTorch's
 // default is 0. DepthwiseConv<C, K, Stride, Pad> is Conv<C, C, K, Stride, Pad, C>.
-// Groups = 1 runs as im2col + GEMM (kernels/conv.hpp), Groups > 1 as direct loops
-// (kernels/grouped_conv.hpp).
+// Groups = 1 runs as im2col + GEMM (kernels/conv.hpp) or, for 3x3 stride-1 convolutions, as
+// Winograd F(2x2, 3x3) or F(4x4, 3x3) (kernels/winograd.hpp), chosen per layer shape by
+// kernels/winograd_select.hpp (set_algorithm, set_conv_algorithm, CTNN_CONV); Groups > 1 as
+// direct loops (kernels/grouped_conv.hpp).
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -15,6 +17,8 @@
 #include "ctnn/core/threads.hpp"
 #include "ctnn/kernels/conv.hpp"
 #include "ctnn/kernels/grouped_conv.hpp"
+#include "ctnn/kernels/winograd_backward.hpp"
+#include "ctnn/kernels/winograd_select.hpp"
 #include "ctnn/layers/layer.hpp"
 
 namespace ctnn {
@@ -62,11 +66,24 @@ class ConvLayer {
   template <class F>
   static void describe_buffers(F&&) {}
 
+  // The algorithm of this layer (Groups = 1): automatic (the default) follows the process-wide
+  // choice, then the measured rule (kernels/winograd_select.hpp).
+  void set_algorithm(ConvAlgorithm a) { algorithm_ = a; }
+  ConvAlgorithm algorithm() const { return algorithm_; }
+
   void forward(const T* x, T* y, std::size_t n, Context& ctx) {
     if constexpr (Groups > 1) {
       kernels::grouped_conv2d_forward(x, weight_, bias(), y, n, geometry, Groups);
     } else {
-      reserve(ctx.precision);
+      const ConvAlgorithm a = reserve(ctx.precision);
+      if constexpr (kernels::winograd_applies<geometry>) {
+        if (a == ConvAlgorithm::winograd_f2)
+          return kernels::winograd_forward<geometry, 2>(x, weight_, bias(), y, n, wino_u_.data(), col_.data(),
+                                                        plans_.data());
+        if (a == ConvAlgorithm::winograd_f4)
+          return kernels::winograd_forward<geometry, 4>(x, weight_, bias(), y, n, wino_u_.data(), col_.data(),
+                                                        plans_.data());
+      }
       kernels::conv2d_forward<geometry>(x, weight_, bias(), y, n, col_.data(), plans_.data());
     }
   }
@@ -75,9 +92,18 @@ class ConvLayer {
     if constexpr (Groups > 1) {
       kernels::grouped_conv2d_backward(x, weight_, dy, dx, dweight_, dbias(), n, geometry, Groups);
     } else {
-      reserve(ctx.precision);
+      const ConvAlgorithm a = reserve(ctx.precision);
+      const auto slots = static_cast<std::size_t>(thread_width());
+      if constexpr (kernels::winograd_applies<geometry>) {
+        if (a == ConvAlgorithm::winograd_f2)
+          return kernels::winograd_backward<geometry, 2>(x, weight_, dy, dx, dweight_, dbias(), n, wino_u_.data(),
+                                                         col_.data(), partial_.data(), plans_.data(), slots);
+        if (a == ConvAlgorithm::winograd_f4)
+          return kernels::winograd_backward<geometry, 4>(x, weight_, dy, dx, dweight_, dbias(), n, wino_u_.data(),
+                                                         col_.data(), partial_.data(), plans_.data(), slots);
+      }
       kernels::conv2d_backward<geometry>(x, weight_, dy, dx, dweight_, dbias(), n, col_.data(), partial_.data(),
-                                         plans_.data(), static_cast<std::size_t>(thread_width()));
+                                         plans_.data(), slots);
     }
   }
 
@@ -91,18 +117,33 @@ class ConvLayer {
   // GEMM plans are per running thread; the weight-gradient partials per slot, one per thread of
   // the width (core/threads.hpp), which is what keeps results independent of the active count.
   // The plans take the context's precision (forward, weight- and input-gradient GEMMs alike).
-  void reserve(Precision precision) {
+  // col_ and partial_ hold the scratch and the partials of the algorithm that runs (the larger of
+  // the two when both have run); wino_u_ Winograd's transformed filters. Returns the algorithm.
+  ConvAlgorithm reserve(Precision precision) {
+    const ConvAlgorithm a = kernels::resolve_conv_algorithm<geometry>(algorithm_, precision);
     const auto threads = static_cast<std::size_t>(std::max(num_threads(), thread_width()));
     const auto slots = static_cast<std::size_t>(thread_width());
-    constexpr std::size_t scratch = kernels::conv_scratch_per_thread<geometry>;
+    std::size_t scratch = kernels::conv_scratch_per_thread<geometry>, partial = weight_size + Cout, filter = 0;
+    if constexpr (kernels::winograd_applies<geometry>) {
+      if (a != ConvAlgorithm::im2col) {
+        using F2 = kernels::WinogradShape<geometry, 2>;
+        using F4 = kernels::WinogradShape<geometry, 4>;
+        const bool f2 = a == ConvAlgorithm::winograd_f2;
+        scratch = f2 ? F2::scratch : F4::scratch;
+        partial = f2 ? F2::partial : F4::partial;
+        filter = f2 ? F2::filter : F4::filter;
+      }
+    }
     if (scratch && col_.size() < threads * scratch) col_.resize(threads * scratch);
-    if (partial_.size() < slots * (weight_size + Cout)) partial_.resize(slots * (weight_size + Cout));
+    if (partial_.size() < slots * partial) partial_.resize(slots * partial);
+    if (wino_u_.size() < filter) wino_u_.resize(filter);
     if (plans_.size() < threads) plans_.resize(threads);
     for (auto& p : plans_) {
       p.forward.set_precision(precision);
       p.weight_grad.set_precision(precision);
       p.input_grad.set_precision(precision);
     }
+    return a;
   }
 
   T* weight_ = nullptr;
@@ -113,6 +154,8 @@ class ConvLayer {
   T unused_dbias_[Bias ? 1 : Cout]{};
   AlignedBuffer<T> col_;
   AlignedBuffer<T> partial_;
+  AlignedBuffer<T> wino_u_;
+  ConvAlgorithm algorithm_ = ConvAlgorithm::automatic;
   std::vector<kernels::ConvThreadPlans<T>> plans_;
 };
 

@@ -1,0 +1,181 @@
+#pragma once
+// 3x3 stride-1 convolutions (any zero padding) by Winograd F(m x m, 3 x 3), m = 2 or 4, in all
+// three passes, with PyTorch Conv2d semantics like kernels/conv.hpp (whose results these match
+// to the error bound in docs/winograd.md). For a group of S samples (S * tiles = about 256 tiles,
+// so the GEMMs are wide), with a = m + 2 and T the group's tile count rounded up to kLanes:
+//   U  [a*a][Cout, Cin]  = G w G^T           filter transform, once per call (winograd_filter)
+//   V  [a*a][Cin,  T]    = BT d BT^T         input tiles d [a, a], overlapping by 2
+//   Mt [a*a][Cout, T]    = U[xi] * V[xi]     a*a GEMMs (GemmPlan: ctnn's packed kernel or Eigen)
+//   y  tiles [m, m]      = AT Mt AT^T + bias
+// Backward, per group: dMt = AT^T dy AT; dU[xi] += dMt[xi] * V[xi]^T (weight gradient);
+// dV[xi] = U[xi]^T * dMt[xi], dx = sum of the overlapping tiles BT^T dV BT (input gradient);
+// finally dw += G^T dU G (kernels/winograd_backward.hpp). These are the exact adjoints of the forward's linear maps.
+// The weight gradient is summed in `slots` fixed partials as in conv2d_backward, so the result
+// depends on the slot count (the width), not on the active thread count.
+#include <algorithm>
+#include <cstddef>
+#include <cstring>
+
+#include "ctnn/core/threads.hpp"
+#include "ctnn/kernels/conv.hpp"
+#include "ctnn/kernels/winograd_transform.hpp"
+
+namespace ctnn::kernels {
+
+template <ConvGeometry G>
+inline constexpr bool winograd_applies = G.k == 3 && G.stride == 1 && G.ho > 0 && G.wo > 0;
+
+// Compile-time sizes of F(M x M, 3 x 3) on geometry G; all region sizes are multiples of kLanes
+// floats, so every region of the 64-byte aligned scratch starts aligned.
+template <ConvGeometry G, std::size_t M>
+struct WinogradShape {
+  static constexpr std::size_t L = winograd::kLanes;
+  static constexpr std::size_t m = M, a = M + 2, aa = a * a;
+  static constexpr std::size_t th = (G.ho + m - 1) / m, tw = (G.wo + m - 1) / m, tiles = th * tw;
+  static constexpr std::size_t samples = std::clamp<std::size_t>(256 / tiles, 1, 64);
+  static constexpr std::size_t round(std::size_t x) { return (x + L - 1) / L * L; }
+  static constexpr std::size_t cols = round(samples * tiles);  // T
+  // Zero-padded input planes: the input at offset (pad, pad), zeros around, so every tile's
+  // [a, a] window is in the plane; plane `samples` is all zeros, for the lanes past the group.
+  static constexpr std::size_t hp = th * m + 2, wp = tw * m + 2, plane = hp * wp;
+  static constexpr std::size_t oh = th * m, ow = tw * m, oplane = oh * ow;  // output tiles' cover
+  static constexpr std::size_t in_planes = round((samples + 1) * plane);
+  static constexpr std::size_t dy_planes = round((samples + 1) * oplane);
+  static constexpr std::size_t out_planes = round(samples * plane);
+  static constexpr std::size_t v_size = aa * G.cin * cols, mt_size = aa * G.cout * cols;
+  static constexpr std::size_t scratch = in_planes + dy_planes + out_planes + v_size + mt_size;
+  static constexpr std::size_t filter = aa * G.cout * G.cin;  // U
+  static constexpr std::size_t partial = filter + G.cout;     // one slot's dU and dbias
+  static constexpr Eigen::Index Co = G.cout, Ci = G.cin, ld = cols;  // the GEMMs' sizes
+  static constexpr std::size_t groups(std::size_t n) { return (n + samples - 1) / samples; }
+};
+
+namespace winograd {
+
+// Where lane tile t of a group of `count` samples starts in a stack of planes of width `width`,
+// `plane` apart, tiles m apart; tiles past the group read plane S::samples.
+template <class S>
+inline std::size_t tile_base(std::size_t t, std::size_t count, std::size_t plane, std::size_t width) {
+  const std::size_t s = t / S::tiles, r = t % S::tiles;
+  return (s < count ? s : S::samples) * plane + (r / S::tw) * S::m * width + (r % S::tw) * S::m;
+}
+
+// d [K][K][kLanes] = the K x K windows of lane tiles t0 .. t0 + kLanes - 1 (tile_base's arguments).
+template <class S, std::size_t K, class T>
+void gather(const T* planes, std::size_t t0, std::size_t count, std::size_t plane, std::size_t width, T* d) {
+  for (std::size_t l = 0; l < S::L; ++l) {
+    const T* p = planes + tile_base<S>(t0 + l, count, plane, width);
+    for (std::size_t i = 0; i < K; ++i)
+      for (std::size_t j = 0; j < K; ++j) d[(i * K + j) * S::L + l] = p[i * width + j];
+  }
+}
+
+// src: `count` samples of [C, H, W] planes (sample stride `stride`), channel c  ->
+// tiles [aa][C][cols] of region v: V = BT d BT^T of each [a, a] window.
+template <ConvGeometry G, std::size_t M, class T>
+void input_tiles(const T* src, std::size_t count, std::size_t c, std::size_t channels, std::size_t h,
+                 std::size_t w, std::size_t pad, T* planes, T* v) {
+  using S = WinogradShape<G, M>;
+  constexpr std::size_t L = S::L, a = S::a;
+  for (std::size_t s = 0; s < count; ++s) {
+    const T* xc = src + (s * channels + c) * h * w;
+    for (std::size_t y = 0; y < h; ++y)
+      std::copy_n(xc + y * w, w, planes + s * S::plane + (y + pad) * S::wp + pad);
+  }
+  const std::size_t ncols = S::round(count * S::tiles);
+  alignas(64) T d[a * a * L], u[a * a * L];
+  for (std::size_t t0 = 0; t0 < ncols; t0 += L) {
+    gather<S, a>(planes, t0, count, S::plane, S::wp, d);
+    Transforms<M>::input(d, u);
+    for (std::size_t xi = 0; xi < S::aa; ++xi) std::copy_n(u + xi * L, L, v + (xi * channels + c) * S::cols + t0);
+  }
+}
+
+// Thread `tid`'s part of the scratch, cut into its regions; the padding of the input and dy
+// planes and their zero planes are zeroed here (their interiors are overwritten per channel).
+template <ConvGeometry G, std::size_t M, class T>
+struct Regions {
+  using S = WinogradShape<G, M>;
+  T *in, *dy, *out, *v, *mt;
+  Regions(T* scratch, int tid)
+      : in(scratch + static_cast<std::size_t>(tid) * S::scratch),
+        dy(in + S::in_planes),
+        out(dy + S::dy_planes),
+        v(out + S::out_planes),
+        mt(v + S::v_size) {
+    std::fill(in, in + S::in_planes + S::dy_planes, T(0));
+  }
+  // V of samples [first, first + count) of x [N, Cin, H, W], every channel.
+  void input(const T* x, std::size_t first, std::size_t count) {
+    for (std::size_t c = 0; c < G.cin; ++c)
+      input_tiles<G, M>(x + first * G.in_size(), count, c, G.cin, G.h, G.w, G.pad, in, v);
+  }
+};
+
+}  // namespace winograd
+
+// w: [Cout, Cin, 3, 3]  ->  u: [a*a][Cout, Cin]; parallel over Cout.
+template <ConvGeometry G, std::size_t M, class T>
+void winograd_filter(const T* w, T* u) {
+  using S = WinogradShape<G, M>;
+  constexpr std::size_t L = S::L, a = S::a;
+#pragma omp parallel for schedule(static)
+  for (std::size_t co = 0; co < G.cout; ++co) {
+    alignas(64) T g[9 * L], t[a * a * L];
+    for (std::size_t ci0 = 0; ci0 < G.cin; ci0 += L) {
+      const std::size_t nl = std::min(L, G.cin - ci0);
+      for (std::size_t l = 0; l < L; ++l)
+        for (std::size_t k = 0; k < 9; ++k) g[k * L + l] = l < nl ? w[(co * G.cin + ci0 + l) * 9 + k] : T(0);
+      winograd::Transforms<M>::filter(g, t);
+      for (std::size_t xi = 0; xi < S::aa; ++xi) std::copy_n(t + xi * L, nl, u + (xi * G.cout + co) * G.cin + ci0);
+    }
+  }
+}
+
+// x: [N, Cin, H, W], w: [Cout, Cin, 3, 3], bias: [Cout]  ->  y: [N, Cout, Ho, Wo].
+// u: WinogradShape::filter; scratch: num_threads() * WinogradShape::scratch; plans: one per thread.
+template <ConvGeometry G, std::size_t M, class T>
+void winograd_forward(const T* x, const T* w, const T* bias, T* y, std::size_t n, T* u, T* scratch,
+                      ConvThreadPlans<T>* plans) {
+  static_assert(winograd_applies<G>);
+  using S = WinogradShape<G, M>;
+  constexpr std::size_t L = S::L, a = S::a, m = S::m;
+  winograd_filter<G, M>(w, u);
+  const std::size_t groups = S::groups(n);
+  constexpr Eigen::Index Co = S::Co, Ci = S::Ci, ld = S::ld;
+#pragma omp parallel
+  {
+    const int tid = thread_id();
+    winograd::Regions<G, M, T> r(scratch, tid);
+#pragma omp for schedule(static)
+    for (std::size_t grp = 0; grp < groups; ++grp) {
+      const std::size_t first = grp * S::samples, count = std::min(S::samples, n - first);
+      const auto N = static_cast<Eigen::Index>(S::round(count * S::tiles));
+      r.input(x, first, count);
+      for (std::size_t xi = 0; xi < S::aa; ++xi)
+        plans[tid].forward.template run<false, false>(Co, N, Ci, u + xi * G.cout * G.cin, Ci,
+                                                      r.v + xi * G.cin * S::cols, ld, r.mt + xi * G.cout * S::cols,
+                                                      ld, false);
+      alignas(64) T mt[a * a * L], yt[m * m * L];
+      for (std::size_t co = 0; co < G.cout; ++co) {
+        for (std::size_t t0 = 0; t0 < static_cast<std::size_t>(N); t0 += L) {
+          for (std::size_t xi = 0; xi < S::aa; ++xi) std::copy_n(r.mt + (xi * G.cout + co) * S::cols + t0, L, mt + xi * L);
+          winograd::Transforms<M>::output(mt, yt);
+          for (std::size_t l = 0; l < L && t0 + l < count * S::tiles; ++l) {
+            T* p = r.out + winograd::tile_base<S>(t0 + l, count, S::oplane, S::ow);
+            for (std::size_t i = 0; i < m; ++i)
+              for (std::size_t j = 0; j < m; ++j) p[i * S::ow + j] = yt[(i * m + j) * L + l];
+          }
+        }
+        for (std::size_t s = 0; s < count; ++s) {
+          T* dst = y + (first + s) * G.out_size() + co * G.out_plane();
+          const T* src = r.out + s * S::oplane;
+          for (std::size_t oy = 0; oy < G.ho; ++oy)
+            for (std::size_t ox = 0; ox < G.wo; ++ox) dst[oy * G.wo + ox] = src[oy * S::ow + ox] + bias[co];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace ctnn::kernels

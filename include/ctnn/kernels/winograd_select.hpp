@@ -1,0 +1,88 @@
+#pragma once
+// Which algorithm a Groups = 1 convolution runs (ConvLayer, layers/conv.hpp):
+//   im2col       im2col + GEMM (kernels/conv.hpp), every shape
+//   winograd_f2  Winograd F(2x2, 3x3) (kernels/winograd.hpp), 3x3 stride-1 convolutions
+//   winograd_f4  Winograd F(4x4, 3x3), likewise: 4x fewer multiplications than im2col, less
+//                accurate than F(2x2, 3x3) (docs/winograd.md)
+//   automatic    the process-wide choice if one is set, else the fixed rule below
+// A layer's own choice (ConvLayer::set_algorithm) comes first; then the process-wide one,
+// set_conv_algorithm() or, read once at the first use, the environment variable CTNN_CONV
+// (im2col, winograd_f2, winograd_f4, automatic), so one binary times a network both ways. A
+// Winograd choice on a shape it does not apply to (not 3x3, stride > 1) runs im2col. The
+// algorithm a layer shape runs is printed to stderr once per shape and algorithm.
+#include <atomic>
+#include <cstdio>
+#include <cstdlib>
+#include <optional>
+#include <string_view>
+
+#include "ctnn/core/precision.hpp"
+#include "ctnn/kernels/winograd.hpp"
+
+namespace ctnn {
+
+enum class ConvAlgorithm { automatic, im2col, winograd_f2, winograd_f4 };
+
+inline constexpr const char* conv_algorithm_name(ConvAlgorithm a) {
+  switch (a) {
+    case ConvAlgorithm::im2col: return "im2col";
+    case ConvAlgorithm::winograd_f2: return "winograd_f2";
+    case ConvAlgorithm::winograd_f4: return "winograd_f4";
+    default: return "automatic";
+  }
+}
+
+inline std::optional<ConvAlgorithm> parse_conv_algorithm(std::string_view s) {
+  for (ConvAlgorithm a : {ConvAlgorithm::automatic, ConvAlgorithm::im2col, ConvAlgorithm::winograd_f2,
+                          ConvAlgorithm::winograd_f4})
+    if (s == conv_algorithm_name(a)) return a;
+  return std::nullopt;
+}
+
+namespace detail {
+inline std::atomic<ConvAlgorithm>& process_conv_algorithm() {
+  static std::atomic<ConvAlgorithm> a = [] {
+    const char* v = std::getenv("CTNN_CONV");
+    if (!v) return ConvAlgorithm::automatic;
+    if (auto a = parse_conv_algorithm(v)) return *a;
+    std::fprintf(stderr, "ctnn: CTNN_CONV=%s is not one of automatic, im2col, winograd_f2, winograd_f4; using automatic\n", v);
+    return ConvAlgorithm::automatic;
+  }();
+  return a;
+}
+}  // namespace detail
+
+// The process-wide choice for every layer left at ConvAlgorithm::automatic.
+inline void set_conv_algorithm(ConvAlgorithm a) { detail::process_conv_algorithm().store(a); }
+inline ConvAlgorithm conv_algorithm() { return detail::process_conv_algorithm().load(); }
+
+namespace kernels {
+
+// The fixed rule for `automatic`, measured with bench_layers (conv/*/winograd_f4 against im2col,
+// interleaved in one run, batch 128, 2 threads; docs/winograd.md): F(4x4, 3x3) wherever it applies
+// with at least 16 input channels and output planes of at least 4x4, in fp32. Below 16 input
+// channels the a*a GEMMs have K = Cin, too short to run fast (im2col's K is 9 * Cin); on planes
+// smaller than 4x4 most of each 4x4 tile is padding. In bf16 the rule keeps im2col: the Winograd
+// transforms widen the values bf16 then rounds (docs/winograd.md), and its speed there is not measured.
+template <ConvGeometry G>
+constexpr ConvAlgorithm winograd_rule(Precision precision) {
+  if (!winograd_applies<G> || precision != Precision::fp32) return ConvAlgorithm::im2col;
+  return G.cin >= 16 && G.ho >= 4 && G.wo >= 4 ? ConvAlgorithm::winograd_f4 : ConvAlgorithm::im2col;
+}
+
+// What a layer of shape G with its own choice `layer` runs: im2col, winograd_f2 or winograd_f4.
+template <ConvGeometry G>
+ConvAlgorithm resolve_conv_algorithm(ConvAlgorithm layer, Precision precision) {
+  ConvAlgorithm a = layer != ConvAlgorithm::automatic ? layer : conv_algorithm();
+  if (a == ConvAlgorithm::automatic) a = winograd_rule<G>(precision);
+  if (!winograd_applies<G>) a = ConvAlgorithm::im2col;
+  static std::atomic<unsigned> printed{0};  // per shape, a bit per algorithm
+  const unsigned bit = 1u << static_cast<unsigned>(a);
+  if (!(printed.fetch_or(bit) & bit))
+    std::fprintf(stderr, "ctnn: Conv %zu->%zu %zux%zu stride %zu pad %zu on %zux%zu: %s\n", G.cin, G.cout, G.k, G.k,
+                 G.stride, G.pad, G.h, G.w, conv_algorithm_name(a));
+  return a;
+}
+
+}  // namespace kernels
+}  // namespace ctnn

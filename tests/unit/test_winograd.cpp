@@ -1,0 +1,247 @@
+// Winograd F(2x2, 3x3) and F(4x4, 3x3) convolutions (kernels/winograd.hpp) against the direct
+// im2col path (kernels/conv.hpp): forward, input gradient, weight and bias gradients, on odd
+// plane sizes, padding 0 and 1, channel counts that are not multiples of 16, batch 1 and more.
+//
+// The reference is the im2col path in double; the fp32 Winograd result must be within
+//   max |winograd - reference| <= bound * max |reference|       (per tensor)
+// with bound = 16 eps for F(2x2, 3x3) and 256 eps for F(4x4, 3x3) (eps = 2^-23, fp32). Why
+// (docs/winograd.md): every output is still a sum of the same Cin*9 products, but formed from
+// transformed values. F(2x2, 3x3)'s coefficients are 0, +-1, +-1/2: its transforms add at most 4
+// values and round a few times more than im2col's dot product, so its error stays within a small
+// multiple of fp32 GEMM's (measured 1-3x, 0.8e-6 relative at Cin = 512). F(4x4, 3x3)'s transforms
+// multiply by up to 8 (AT) and 5 (BT) and by 1/6, 1/24 (G), so terms of very different size are
+// summed and cancelled: measured 10-25x the im2col error (1.1e-5 relative at Cin = 256, 3e-6 at
+// the sizes here). The bounds leave 3-10x headroom over the measurements at these sizes.
+// Then through the layer: a finite-difference gradient check with each Winograd variant forced,
+// the dispatch (set_algorithm, set_conv_algorithm, the rule), and the results' independence of the
+// active thread count at a fixed width.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include <ctnn/ctnn.hpp>
+#include <ctnn/kernels/winograd_backward.hpp>
+#include <ctnn/kernels/winograd_select.hpp>
+#include <ctnn/testing/gradcheck.hpp>
+
+using namespace ctnn;
+using namespace ctnn::kernels;
+
+namespace {
+
+template <class T>
+std::vector<T> random_vector(std::size_t n, Rng& rng) {
+  std::vector<T> v(n);
+  for (auto& x : v) x = static_cast<T>(rng.normal());
+  return v;
+}
+
+std::vector<float> to_float(const std::vector<double>& v) { return {v.begin(), v.end()}; }
+
+// max |a - ref| / max |ref|
+double relative_error(const std::vector<float>& a, const std::vector<double>& ref) {
+  double err = 0, scale = 0;
+  for (std::size_t i = 0; i < ref.size(); ++i) {
+    err = std::max(err, std::abs(static_cast<double>(a[i]) - ref[i]));
+    scale = std::max(scale, std::abs(ref[i]));
+  }
+  return err / scale;
+}
+
+struct Passes {
+  std::vector<double> y, dx, dw, db;
+};
+
+// The im2col path in double: the reference.
+template <ConvGeometry G>
+Passes reference(const std::vector<double>& x, const std::vector<double>& w, const std::vector<double>& b,
+                 const std::vector<double>& dy, std::size_t n) {
+  const auto threads = static_cast<std::size_t>(std::max(num_threads(), thread_width()));
+  const auto slots = static_cast<std::size_t>(thread_width());
+  Passes r{std::vector<double>(n * G.out_size()), std::vector<double>(n * G.in_size()),
+           std::vector<double>(G.weight_size()), std::vector<double>(G.cout)};
+  AlignedBuffer<double> scratch(threads * conv_scratch_per_thread<G> + 1), partial(slots * (G.weight_size() + G.cout));
+  std::vector<ConvThreadPlans<double>> plans(threads);
+  conv2d_forward<G>(x.data(), w.data(), b.data(), r.y.data(), n, scratch.data(), plans.data());
+  conv2d_backward<G>(x.data(), w.data(), dy.data(), r.dx.data(), r.dw.data(), r.db.data(), n, scratch.data(),
+                     partial.data(), plans.data(), slots);
+  return r;
+}
+
+template <ConvGeometry G, std::size_t M>
+void check_against_im2col(std::size_t n) {
+  using S = WinogradShape<G, M>;
+  Rng rng(G.cin * 131 + G.h * 7 + n);
+  const auto x = random_vector<double>(n * G.in_size(), rng), w = random_vector<double>(G.weight_size(), rng);
+  const auto b = random_vector<double>(G.cout, rng), dy = random_vector<double>(n * G.out_size(), rng);
+  const Passes ref = reference<G>(x, w, b, dy, n);
+
+  const auto threads = static_cast<std::size_t>(std::max(num_threads(), thread_width()));
+  const auto slots = static_cast<std::size_t>(thread_width());
+  const auto xf = to_float(x), wf = to_float(w), bf = to_float(b), dyf = to_float(dy);
+  std::vector<float> y(n * G.out_size()), dx(n * G.in_size(), 7.0f), dw(G.weight_size(), 0.0f), db(G.cout, 0.0f);
+  AlignedBuffer<float> u(S::filter), scratch(threads * S::scratch), partials(slots * S::partial);
+  std::vector<ConvThreadPlans<float>> plans(threads);
+  winograd_forward<G, M>(xf.data(), wf.data(), bf.data(), y.data(), n, u.data(), scratch.data(), plans.data());
+  winograd_backward<G, M>(xf.data(), wf.data(), dyf.data(), dx.data(), dw.data(), db.data(), n, u.data(),
+                          scratch.data(), partials.data(), plans.data(), slots);
+
+  const double eps = std::numeric_limits<float>::epsilon();
+  const double bound = (M == 2 ? 16 : 256) * eps;
+  INFO("F(" << M << "x" << M << ",3x3) Cin " << G.cin << " Cout " << G.cout << " " << G.h << "x" << G.w << " pad "
+            << G.pad << " batch " << n << ", bound " << bound);
+  CHECK(relative_error(y, ref.y) <= bound);
+  CHECK(relative_error(dx, ref.dx) <= bound);
+  CHECK(relative_error(dw, ref.dw) <= bound);
+  CHECK(relative_error(db, ref.db) <= bound);
+
+  // Without dx the weight gradient is the same, accumulated (+=) onto what dw held.
+  std::vector<float> dw2(dw), db2(db);
+  winograd_backward<G, M>(xf.data(), wf.data(), dyf.data(), static_cast<float*>(nullptr), dw2.data(), db2.data(), n, u.data(),
+                          scratch.data(), partials.data(), plans.data(), slots);
+  for (std::size_t i = 0; i < dw.size(); ++i) dw2[i] -= dw[i];
+  for (std::size_t i = 0; i < db.size(); ++i) db2[i] -= db[i];
+  CHECK(relative_error(dw2, ref.dw) <= 4 * bound);
+  CHECK(relative_error(db2, ref.db) <= 4 * bound);
+}
+
+constexpr ConvGeometry conv3x3(std::size_t cin, std::size_t cout, std::size_t h, std::size_t w, std::size_t pad) {
+  return {cin, cout, 3, 1, pad, h, w, h + 2 * pad - 2, w + 2 * pad - 2};
+}
+
+}  // namespace
+
+TEST_CASE("winograd F(2x2,3x3): each pass against im2col, odd planes, pad 0 and 1, batch 1 and more") {
+  check_against_im2col<conv3x3(3, 5, 7, 9, 1), 2>(3);
+  check_against_im2col<conv3x3(3, 5, 7, 9, 0), 2>(1);
+  check_against_im2col<conv3x3(17, 20, 11, 5, 1), 2>(5);
+  check_against_im2col<conv3x3(20, 33, 6, 6, 0), 2>(2);
+  check_against_im2col<conv3x3(40, 24, 3, 3, 1), 2>(70);  // more samples than one group
+}
+
+TEST_CASE("winograd F(4x4,3x3): each pass against im2col, odd planes, pad 0 and 1, batch 1 and more") {
+  check_against_im2col<conv3x3(3, 5, 7, 9, 1), 4>(3);
+  check_against_im2col<conv3x3(3, 5, 7, 9, 0), 4>(1);
+  check_against_im2col<conv3x3(17, 20, 11, 5, 1), 4>(5);
+  check_against_im2col<conv3x3(20, 33, 6, 6, 0), 4>(2);
+  check_against_im2col<conv3x3(40, 24, 3, 3, 1), 4>(70);
+}
+
+namespace {
+
+// Sets the process-wide algorithm for a scope.
+struct ForceAlgorithm {
+  ConvAlgorithm before = conv_algorithm();
+  explicit ForceAlgorithm(ConvAlgorithm a) { set_conv_algorithm(a); }
+  ~ForceAlgorithm() { set_conv_algorithm(before); }
+};
+
+}  // namespace
+
+TEST_CASE("winograd: finite-difference gradient check through the layer, F2 and F4, pad 0 and 1") {
+  for (ConvAlgorithm a : {ConvAlgorithm::winograd_f2, ConvAlgorithm::winograd_f4}) {
+    ForceAlgorithm force(a);
+    {
+      BasicSequential<double, Input<3, 7, 6>, Conv<3, 4, 3>> net(7);
+      auto r = ctnn::testing::gradcheck(net, 2, 11, Mode::train);
+      INFO(conv_algorithm_name(a) << " pad 1: worst tensor " << r.worst_tensor << ", relative error " << r.worst_rel);
+      CHECK(r.worst_rel < 1e-6);
+    }
+    {
+      BasicSequential<double, Input<2, 9, 7>, Conv<2, 3, 3, 1, 0>, ReLU, Conv<3, 2, 3>> net(7);
+      auto r = ctnn::testing::gradcheck(net, 3, 11, Mode::train);
+      INFO(conv_algorithm_name(a) << " pad 0 then 1: worst tensor " << r.worst_tensor << ", relative error "
+                                  << r.worst_rel);
+      CHECK(r.worst_rel < 1e-6);
+    }
+  }
+}
+
+namespace {
+
+using WinoNet = Sequential<Input<20, 9, 9>, Conv<20, 24, 3>, ReLU, Conv<24, 16, 3, 1, 0>, Flatten, Linear<5>>;
+
+// Output, input gradient and parameter gradients of one forward and backward.
+std::vector<float> one_step(WinoNet& net, const Tensor<WinoNet::in_shape>& x) {
+  net.zero_grad();
+  const auto y = net.forward(x);
+  Tensor<WinoNet::out_shape> dy(x.batch());
+  Rng rng(5);
+  for (auto& v : dy.span()) v = static_cast<float>(rng.normal());
+  const auto dx = net.backward(dy, true);
+  std::vector<float> out(y.data(), y.data() + y.size());
+  out.insert(out.end(), dx.data(), dx.data() + dx.size());
+  for (auto p : net.parameters()) out.insert(out.end(), p.grad, p.grad + p.size);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("winograd: the same result for the same width whatever the active thread count") {
+  const int width = thread_width();
+  struct Restore {
+    int width;
+    ~Restore() { set_num_threads(width); }
+  } restore{width};
+  set_num_threads(2);
+  Tensor<WinoNet::in_shape> x(37);
+  Rng rng(3);
+  for (auto& v : x.span()) v = static_cast<float>(rng.normal());
+  for (ConvAlgorithm a : {ConvAlgorithm::winograd_f2, ConvAlgorithm::winograd_f4}) {
+    ForceAlgorithm force(a);
+    WinoNet net(7);
+    set_active_threads(2);
+    const auto two = one_step(net, x);
+    set_active_threads(1);
+    const auto one = one_step(net, x);
+    set_active_threads(2);
+    INFO(conv_algorithm_name(a));
+    CHECK(two == one);
+  }
+}
+
+TEST_CASE("winograd: the layer runs the algorithm it is set to, and the rule") {
+  using Net = Sequential<Input<20, 9, 9>, Conv<20, 24, 3>>;
+  Net net(7);
+  Tensor<Net::in_shape> x(4);
+  Rng rng(3);
+  for (auto& v : x.span()) v = static_cast<float>(rng.normal());
+  const auto im2col = [&] {
+    net.layer<0>().set_algorithm(ConvAlgorithm::im2col);
+    auto y = net.forward(x);
+    return std::vector<float>(y.data(), y.data() + y.size());
+  }();
+  std::vector<std::vector<float>> outs;
+  for (ConvAlgorithm a : {ConvAlgorithm::winograd_f2, ConvAlgorithm::winograd_f4}) {
+    net.layer<0>().set_algorithm(a);
+    CHECK(net.layer<0>().algorithm() == a);
+    auto y = net.forward(x);
+    outs.emplace_back(y.data(), y.data() + y.size());
+  }
+  // Each differs from im2col (rounding), the two differ from each other, all close.
+  double worst = 0;
+  for (const auto& o : outs) {
+    CHECK(o != im2col);
+    for (std::size_t i = 0; i < o.size(); ++i) worst = std::max(worst, static_cast<double>(std::abs(o[i] - im2col[i])));
+  }
+  CHECK(outs[0] != outs[1]);
+  CHECK(worst < 1e-4);
+  // A layer's own choice wins over the process-wide one.
+  {
+    ForceAlgorithm force(ConvAlgorithm::winograd_f2);
+    net.layer<0>().set_algorithm(ConvAlgorithm::im2col);
+    auto y = net.forward(x);
+    CHECK(std::vector<float>(y.data(), y.data() + y.size()) == im2col);
+  }
+  // The rule: F(4x4) for 3x3 stride 1 with >= 16 input channels on >= 4x4 planes in fp32.
+  CHECK(winograd_rule<conv3x3(64, 64, 32, 32, 1)>(Precision::fp32) == ConvAlgorithm::winograd_f4);
+  CHECK(winograd_rule<conv3x3(3, 64, 32, 32, 1)>(Precision::fp32) == ConvAlgorithm::im2col);
+  CHECK(winograd_rule<conv3x3(256, 256, 3, 3, 1)>(Precision::fp32) == ConvAlgorithm::im2col);
+  CHECK(winograd_rule<conv3x3(64, 64, 32, 32, 1)>(Precision::bf16) == ConvAlgorithm::im2col);
+  CHECK(winograd_rule<ConvGeometry{64, 64, 3, 2, 1, 32, 32, 16, 16}>(Precision::fp32) == ConvAlgorithm::im2col);
+  CHECK(parse_conv_algorithm("winograd_f4") == ConvAlgorithm::winograd_f4);
+  CHECK(!parse_conv_algorithm("winograd"));
+}
