@@ -16,6 +16,13 @@
 //            count (bench/peak.hpp, fp32 FMA or bf16 dot, probed once per process).
 // conv_bf16/<pass>/...: the same convs with the network set to Precision::bf16 (bf16 GEMM inputs,
 // fp32 accumulation; core/precision.hpp).
+// conv and conv_bf16 run each layer's automatic algorithm (kernels/winograd_select.hpp: Winograd for
+// most 3x3 convs in fp32), and their GFLOP/s and %peak count the direct convolution's FLOPs whatever
+// runs, so they read as speed. conv_algo/<pass>/<net>/<shape>/<im2col|winograd_f2|winograd_f4>: the
+// fp32 3x3 convs of ResNet-9 and airbench94 (no bias, as there) with the algorithm forced, batch 128;
+// interleaved in one run:
+//   bench_layers --benchmark_filter='^conv_algo/' --benchmark_repetitions=5 \
+//                --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
 #include <benchmark/benchmark.h>
 
 #include <cstddef>
@@ -106,6 +113,30 @@ void add_conv(const std::string& net) {
   add<Net>("conv_bf16/bwd/" + net + "/" + shape, true, {4 * macs, 0}, ctnn::Precision::bf16, true);
 }
 
+template <std::size_t Cin, std::size_t Cout, std::size_t H>
+void add_conv_algorithms(const std::string& net) {
+  using Net = ctnn::Sequential<ctnn::Input<Cin, H, H>, ctnn::Conv<Cin, Cout, 3, 1, 1, 1, false>>;
+  const double macs = static_cast<double>(Cout * H * H * Cin * 9);
+  const std::string shape = std::to_string(Cin) + "to" + std::to_string(Cout) + "_k3_" + std::to_string(H) + "x" +
+                            std::to_string(H);
+  for (auto a : {ctnn::ConvAlgorithm::im2col, ctnn::ConvAlgorithm::winograd_f2, ctnn::ConvAlgorithm::winograd_f4})
+    for (bool bwd : {false, true}) {
+      const std::string name = std::string("conv_algo/") + (bwd ? "bwd/" : "fwd/") + net + "/" + shape + "/" +
+                               ctnn::conv_algorithm_name(a);
+      benchmark::RegisterBenchmark(name.c_str(),
+                                   [=](benchmark::State& s) {
+                                     const ctnn::ConvAlgorithm before = ctnn::conv_algorithm();
+                                     ctnn::set_conv_algorithm(a);
+                                     run_layer<Net>(s, bwd, {(bwd ? 4 : 2) * macs, 0}, ctnn::Precision::fp32, true);
+                                     ctnn::set_conv_algorithm(before);
+                                   })
+          ->ArgName("batch")
+          ->Arg(128)
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+    }
+}
+
 template <std::size_t C, std::size_t H>
 void add_bn_relu(const std::string& net) {
   const double s = static_cast<double>(C * H * H) * sizeof(float);
@@ -160,6 +191,17 @@ const bool registered = [] {
   add_pool<512, 8, 2>("resnet9");
   add_pool<512, 4, 4>("resnet9");
   add_linear<512, 1, 10>("resnet9");
+  add_conv_algorithms<64, 128, 32>("resnet9");
+  add_conv_algorithms<128, 128, 16>("resnet9");
+  add_conv_algorithms<128, 256, 16>("resnet9");
+  add_conv_algorithms<256, 512, 8>("resnet9");
+  add_conv_algorithms<512, 512, 4>("resnet9");
+  // airbench94 (models/airbench.hpp): after the 2x2 whitening conv the planes are 31, 15, 7, 3.
+  add_conv_algorithms<24, 64, 31>("airbench");
+  add_conv_algorithms<64, 64, 15>("airbench");
+  add_conv_algorithms<64, 256, 15>("airbench");
+  add_conv_algorithms<256, 256, 7>("airbench");
+  add_conv_algorithms<256, 256, 3>("airbench");
   return true;
 }();
 

@@ -13,6 +13,12 @@
 // resnet9's GFLOP/s counter therefore uses resnet9_plain's count (forward_macs does not look
 // inside Residual blocks).
 //
+// train/<airbench|resnet9>/fp32/conv:<im2col|winograd_f2|winograd_f4>/batch:128/real_time: the fp32 step
+// with every conv's algorithm forced (set_conv_algorithm, kernels/winograd_select.hpp; the plain names
+// run each layer's automatic choice), to compare them interleaved in one run:
+//   bench_train --benchmark_filter='^train/(airbench|resnet9)/fp32/' --benchmark_repetitions=5 \
+//               --benchmark_enable_random_interleaving=true --benchmark_report_aggregates_only=true
+//
 // Counters: images/s; GFLOP/s from counted conv + linear FLOPs (2 x MACs; a train step counts
 // 3x forward: forward, input gradient, weight gradient; inference 1x). The first layer's input
 // gradient is not computed in a train step, but it is counted (as PyTorch-style FLOP counts do).
@@ -133,6 +139,24 @@ void add(const std::string& net, std::initializer_list<std::int64_t> batches = {
   }
 }
 
+template <class Net, class CountAs = Net>
+void add_conv_algorithms(const std::string& net) {
+  for (auto a : {ConvAlgorithm::im2col, ConvAlgorithm::winograd_f2, ConvAlgorithm::winograd_f4}) {
+    const std::string name = "train/" + net + "/fp32/conv:" + conv_algorithm_name(a);
+    benchmark::RegisterBenchmark(name.c_str(),
+                                 [a](benchmark::State& s) {
+                                   const ConvAlgorithm before = conv_algorithm();
+                                   set_conv_algorithm(a);
+                                   train_step<Net, CountAs>(s, Precision::fp32);
+                                   set_conv_algorithm(before);
+                                 })
+        ->ArgName("batch")
+        ->Arg(128)
+        ->UseRealTime()
+        ->Unit(benchmark::kMillisecond);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -140,6 +164,8 @@ int main(int argc, char** argv) {
   add<ResNet9Plain>("resnet9_plain");
   add<ResNet9, ResNet9Plain>("resnet9", {128, 512});
   add<Airbench94>("airbench", {128, 512});
+  add_conv_algorithms<ResNet9, ResNet9Plain>("resnet9");
+  add_conv_algorithms<Airbench94>("airbench");
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::AddCustomContext("ctnn_threads", std::to_string(num_threads()));

@@ -63,14 +63,16 @@ void free(void* p) { __libc_free(p); }
 using namespace ctnn;
 
 namespace {
+using SeedNet = Sequential<Input<3, 32, 32>, Conv<3, 16, 5>, BatchNorm, ReLU, MaxPool<2>, Conv<16, 32, 5>, BatchNorm,
+                           ReLU, MaxPool<2>, Dropout<0.2>, Linear<10>>;
+
+template <class Net = SeedNet>
 void check_no_allocation(Precision precision) {
-  using Net = Sequential<Input<3, 32, 32>, Conv<3, 16, 5>, BatchNorm, ReLU, MaxPool<2>, Conv<16, 32, 5>, BatchNorm,
-                         ReLU, MaxPool<2>, Dropout<0.2>, Linear<10>>;
   Net net(1);
   net.set_precision(precision);
   Adam opt{net.parameters()};
   CrossEntropyLoss<Shape<10, 1, 1>> loss;
-  Tensor<Shape<3, 32, 32>> x(32);
+  Tensor<typename Net::in_shape> x(32);
   std::vector<std::int32_t> labels(32);
   Rng rng(1);
   for (auto& v : x.span()) v = static_cast<float>(rng.normal());
@@ -127,4 +129,16 @@ TEST_CASE("no allocation in a steady-state training step (seed network, Adam, dr
 // or portable path); its narrow GEMMs (N < 128) stay fp32.
 TEST_CASE("no allocation in a steady-state training step in bf16 (seed network, Adam, dropout)") {
   check_no_allocation(Precision::bf16);
+}
+
+// 3x3 convs with every conv forced to Winograd F(4x4, 3x3), then F(2x2, 3x3) (kernels/winograd_select.hpp).
+TEST_CASE("no allocation in a steady-state training step with Winograd convolutions (F4, then F2)") {
+  using Net = Sequential<Input<3, 16, 16>, Conv<3, 16, 3>, BatchNorm, ReLU, Conv<16, 32, 3>, BatchNorm, ReLU,
+                         MaxPool<2>, Conv<32, 32, 3, 1, 0>, ReLU, Dropout<0.2>, Linear<10>>;
+  const ConvAlgorithm before = conv_algorithm();
+  for (ConvAlgorithm a : {ConvAlgorithm::winograd_f4, ConvAlgorithm::winograd_f2}) {
+    set_conv_algorithm(a);
+    check_no_allocation<Net>(Precision::fp32);
+  }
+  set_conv_algorithm(before);
 }

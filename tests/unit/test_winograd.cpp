@@ -236,12 +236,14 @@ TEST_CASE("winograd: the layer runs the algorithm it is set to, and the rule") {
     auto y = net.forward(x);
     CHECK(std::vector<float>(y.data(), y.data() + y.size()) == im2col);
   }
-  // The rule: F(4x4) for 3x3 stride 1 with >= 16 input channels on >= 4x4 planes in fp32.
-  CHECK(winograd_rule<conv3x3(64, 64, 32, 32, 1)>(Precision::fp32) == ConvAlgorithm::winograd_f4);
+  // The rule: F(4x4) for 3x3 stride 1 in fp32 on >= 4x4 planes with 2 Cin Cout / (Cin + Cout) >= 80.
+  CHECK(winograd_rule<conv3x3(64, 128, 32, 32, 1)>(Precision::fp32) == ConvAlgorithm::winograd_f4);
+  CHECK(winograd_rule<conv3x3(512, 512, 4, 4, 1)>(Precision::fp32) == ConvAlgorithm::winograd_f4);
+  CHECK(winograd_rule<conv3x3(64, 64, 15, 15, 1)>(Precision::fp32) == ConvAlgorithm::im2col);
   CHECK(winograd_rule<conv3x3(3, 64, 32, 32, 1)>(Precision::fp32) == ConvAlgorithm::im2col);
   CHECK(winograd_rule<conv3x3(256, 256, 3, 3, 1)>(Precision::fp32) == ConvAlgorithm::im2col);
-  CHECK(winograd_rule<conv3x3(64, 64, 32, 32, 1)>(Precision::bf16) == ConvAlgorithm::im2col);
-  CHECK(winograd_rule<ConvGeometry{64, 64, 3, 2, 1, 32, 32, 16, 16}>(Precision::fp32) == ConvAlgorithm::im2col);
+  CHECK(winograd_rule<conv3x3(64, 128, 32, 32, 1)>(Precision::bf16) == ConvAlgorithm::im2col);
+  CHECK(winograd_rule<ConvGeometry{128, 128, 3, 2, 1, 32, 32, 16, 16}>(Precision::fp32) == ConvAlgorithm::im2col);
   CHECK(parse_conv_algorithm("winograd_f4") == ConvAlgorithm::winograd_f4);
   CHECK(!parse_conv_algorithm("winograd"));
 }

@@ -34,7 +34,13 @@ struct WinogradShape {
   static constexpr std::size_t th = (G.ho + m - 1) / m, tw = (G.wo + m - 1) / m, tiles = th * tw;
   static constexpr std::size_t samples = std::clamp<std::size_t>(256 / tiles, 1, 64);
   static constexpr std::size_t round(std::size_t x) { return (x + L - 1) / L * L; }
-  static constexpr std::size_t cols = round(samples * tiles);  // T
+  static constexpr std::size_t round64(std::size_t x) { return (x + 63) / 64 * 64; }
+  static constexpr std::size_t cols = round64(samples * tiles);  // T
+  // The GEMMs' N for a group of `count` samples: always T, the columns past the group's tiles
+  // zero. A smaller group (the last of a batch) thus runs the same GEMMs as a full one: whichever
+  // thread's slot takes it, its GEMM plan has met that size and allocates nothing. The cost: a
+  // partial group computes a full one (at batch 1, up to S times the work; docs/winograd.md).
+  static constexpr std::size_t gemm_cols(std::size_t) { return cols; }
   // Zero-padded input planes: the input at offset (pad, pad), zeros around, so every tile's
   // [a, a] window is in the plane; plane `samples` is all zeros, for the lanes past the group.
   static constexpr std::size_t hp = th * m + 2, wp = tw * m + 2, plane = hp * wp;
@@ -82,7 +88,7 @@ void input_tiles(const T* src, std::size_t count, std::size_t c, std::size_t cha
     for (std::size_t y = 0; y < h; ++y)
       std::copy_n(xc + y * w, w, planes + s * S::plane + (y + pad) * S::wp + pad);
   }
-  const std::size_t ncols = S::round(count * S::tiles);
+  const std::size_t ncols = S::gemm_cols(count);  // the columns past the group's tiles are zeros
   alignas(64) T d[a * a * L], u[a * a * L];
   for (std::size_t t0 = 0; t0 < ncols; t0 += L) {
     gather<S, a>(planes, t0, count, S::plane, S::wp, d);
@@ -150,7 +156,7 @@ void winograd_forward(const T* x, const T* w, const T* bias, T* y, std::size_t n
 #pragma omp for schedule(static)
     for (std::size_t grp = 0; grp < groups; ++grp) {
       const std::size_t first = grp * S::samples, count = std::min(S::samples, n - first);
-      const auto N = static_cast<Eigen::Index>(S::round(count * S::tiles));
+      const auto N = static_cast<Eigen::Index>(S::gemm_cols(count));
       r.input(x, first, count);
       for (std::size_t xi = 0; xi < S::aa; ++xi)
         plans[tid].forward.template run<false, false>(Co, N, Ci, u + xi * G.cout * G.cin, Ci,

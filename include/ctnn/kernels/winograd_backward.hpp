@@ -20,7 +20,7 @@ void output_grad_tiles(const T* dy, std::size_t count, std::size_t co, T* planes
     const T* src = dy + s * G.out_size() + co * G.out_plane();
     for (std::size_t oy = 0; oy < G.ho; ++oy) std::copy_n(src + oy * G.wo, G.wo, planes + s * S::oplane + oy * S::ow);
   }
-  const std::size_t ncols = S::round(count * S::tiles);
+  const std::size_t ncols = S::gemm_cols(count);  // zeros past the group's tiles
   alignas(64) T d[m * m * L], t[S::aa * L];
   for (std::size_t t0 = 0; t0 < ncols; t0 += L) {
     gather<S, m>(planes, t0, count, S::oplane, S::ow, d);
@@ -98,7 +98,7 @@ void winograd_backward(const T* x, const T* w, const T* dy, T* dx, T* dweight, T
       std::fill(du, du + S::partial, T(0));
       for (std::size_t grp = slot * groups / slots; grp < (slot + 1) * groups / slots; ++grp) {
         const std::size_t first = grp * S::samples, count = std::min(S::samples, n - first);
-        const auto N = static_cast<Eigen::Index>(S::round(count * S::tiles));
+        const auto N = static_cast<Eigen::Index>(S::gemm_cols(count));
         const T* dyg = dy + first * G.out_size();
         r.input(x, first, count);
         for (std::size_t co = 0; co < G.cout; ++co) winograd::output_grad_tiles<G, M>(dyg, count, co, r.dy, r.mt);

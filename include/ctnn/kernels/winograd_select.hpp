@@ -58,16 +58,22 @@ inline ConvAlgorithm conv_algorithm() { return detail::process_conv_algorithm().
 
 namespace kernels {
 
-// The fixed rule for `automatic`, measured with bench_layers (conv/*/winograd_f4 against im2col,
-// interleaved in one run, batch 128, 2 threads; docs/winograd.md): F(4x4, 3x3) wherever it applies
-// with at least 16 input channels and output planes of at least 4x4, in fp32. Below 16 input
-// channels the a*a GEMMs have K = Cin, too short to run fast (im2col's K is 9 * Cin); on planes
-// smaller than 4x4 most of each 4x4 tile is padding. In bf16 the rule keeps im2col: the Winograd
-// transforms widen the values bf16 then rounds (docs/winograd.md), and its speed there is not measured.
+// The fixed rule for `automatic`, measured (docs/winograd.md: the kernels called directly, and
+// bench_layers conv_algo/*, each im2col against F2 and F4 interleaved in one run, batch 128, 2 threads,
+// on a loaded machine): F(4x4, 3x3) for a 3x3 stride-1 conv in fp32 whose output planes are at least
+// 4x4 and whose channel counts have a harmonic mean 2 Cin Cout / (Cin + Cout) of at least 80; im2col
+// otherwise. Why the harmonic mean: per transformed value the transforms cost O(Cin + Cout) and the GEMMs
+// O(Cin Cout), so the GEMM's share of the time (which Winograd cuts 4x) grows with it. Measured: it paid
+// on every ResNet-9 conv after the first (64->128 up to 512->512: 1.2-3.2x), and on airbench's 64->256
+// and 256->256 on 7x7 (1.15-1.9x); it did not pay reliably on airbench's 24->64 and 64->64 (0.5-1.4x
+// in different runs) nor on 3x3 planes (most of each 4x4 tile is padding: 0.57-1.0x). In bf16 the rule
+// keeps im2col: the Winograd transforms widen the values that bf16 then rounds (docs/winograd.md), and
+// its speed there is not measured.
 template <ConvGeometry G>
 constexpr ConvAlgorithm winograd_rule(Precision precision) {
   if (!winograd_applies<G> || precision != Precision::fp32) return ConvAlgorithm::im2col;
-  return G.cin >= 16 && G.ho >= 4 && G.wo >= 4 ? ConvAlgorithm::winograd_f4 : ConvAlgorithm::im2col;
+  const bool wide = 2 * G.cin * G.cout >= 80 * (G.cin + G.cout);
+  return wide && G.ho >= 4 && G.wo >= 4 ? ConvAlgorithm::winograd_f4 : ConvAlgorithm::im2col;
 }
 
 // What a layer of shape G with its own choice `layer` runs: im2col, winograd_f2 or winograd_f4.
