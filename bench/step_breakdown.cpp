@@ -98,6 +98,7 @@ int run(const char* name, std::size_t n, int steps, int warmup, Precision precis
   for (auto& g : ping) g.resize(max_size);
   Context ctx;
   ctx.mode = Mode::train;
+  ctx.precision = precision;  // the layers are called with this context, not the network's
   ctx.rng = &net.rng();
 
   // fwd[I]/bwd[I]: layer I's times; a fused pair (e.g. BatchNorm then ReLU, run as one pass by
