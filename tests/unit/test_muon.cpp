@@ -59,14 +59,16 @@ struct GoldenTensors {
 
 // After each step both the weights and the step itself (after - before, whose scale is lr, not
 // the weights') are compared with torch's.
+// grad_scale: the stored gradients are multiplied by it (1 / batch: the mean loss's gradients
+// of the reference's summed loss).
 template <class Optimizer>
-void run_against_torch(GoldenTensors& t, Optimizer& opt, int steps = 4) {
+void run_against_torch(GoldenTensors& t, Optimizer& opt, int steps = 4, float grad_scale = 1) {
   for (int s = 1; s <= steps; ++s) {
     const std::string S = std::to_string(s);
     const auto previous = t.value;
     for (std::size_t i = 0; i < t.names.size(); ++i) {
       const auto& g = t.file[t.tag + ".grad." + S + "." + t.names[i]];
-      std::copy(g.f32.begin(), g.f32.end(), t.grad[i].begin());
+      std::transform(g.f32.begin(), g.f32.end(), t.grad[i].begin(), [&](float v) { return v * grad_scale; });
     }
     opt.step();
     for (std::size_t i = 0; i < t.names.size(); ++i) {
@@ -206,22 +208,30 @@ TEST_CASE("Muon: SGD-style momentum, no scale, matches the PyTorch reference") {
 
 TEST_CASE("Muon: airbench94_muon's Muon + SGD pair, as one optimizer built by muon_groups, matches torch") {
   static const test::GoldenFile f = test::GoldenFile::load("optim_muon_airbench");
-  GoldenTensors t(f, "airbench", {"conv1", "conv2", "norm_bias", "head"});
-  const Parameters<float> params{t.ref(0), t.ref(1), t.ref(2, ParamKind::norm_bias), t.ref(3)};
-  auto groups = muon_groups(params, airbench94_muon_groups(2000));
-  REQUIRE(groups.size() == 3);
-  CHECK(groups[0].name == "muon");
-  CHECK(groups[0].params.size() == 2);
-  CHECK(groups[1].params.front().name == "norm_bias");
-  CHECK(groups[2].params.front().name == "head");
-  Muon<float> opt{groups, airbench94_muon_options()};
-  CHECK(opt.is_muon_group(0));
-  CHECK_FALSE(opt.is_muon_group(1));
-  CHECK(opt.param_groups()[1].lr == 0.053);
-  CHECK(opt.param_groups()[1].weight_decay == doctest::Approx(4e-3 / 0.053));
-  CHECK(opt.param_groups()[2].lr == 0.67);
-  CHECK(opt.param_groups()[2].weight_decay == doctest::Approx(4e-3 / 0.67));
-  run_against_torch(t, opt);
+  // The reference's gradients are of airbench94_muon's summed loss: its own numbers
+  // (summed_loss), or ctnn's mean loss, whose gradients are 1 / 2000 of those, with the groups
+  // converted.
+  for (const bool summed : {true, false}) {
+    CAPTURE(summed);
+    GoldenTensors t(f, "airbench", {"conv1", "conv2", "norm_bias", "head"});
+    const Parameters<float> params{t.ref(0), t.ref(1), t.ref(2, ParamKind::norm_bias), t.ref(3)};
+    auto groups = muon_groups(params, airbench94_muon_groups(2000, summed));
+    REQUIRE(groups.size() == 3);
+    CHECK(groups[0].name == "muon");
+    CHECK(groups[0].params.size() == 2);
+    CHECK(groups[1].params.front().name == "norm_bias");
+    CHECK(groups[2].params.front().name == "head");
+    Muon<float> opt{groups, airbench94_muon_options()};
+    CHECK(opt.is_muon_group(0));
+    CHECK_FALSE(opt.is_muon_group(1));
+    const double to_mean = summed ? 1 : 2000;
+    CHECK(opt.param_groups()[0].lr == 0.24);
+    CHECK(opt.param_groups()[1].lr == doctest::Approx(0.053 * to_mean));
+    CHECK(opt.param_groups()[1].weight_decay == doctest::Approx(4e-3 / 0.053 / to_mean));
+    CHECK(opt.param_groups()[2].lr == doctest::Approx(0.67 * to_mean));
+    CHECK(opt.param_groups()[2].weight_decay == doctest::Approx(4e-3 / 0.67 / to_mean));
+    run_against_torch(t, opt, 4, summed ? 1.0f : 1.0f / 2000);
+  }
 }
 
 namespace {

@@ -72,7 +72,8 @@ struct MuonOptions {
 // airbench94_muon (Keller Jordan, cifar10-airbench, 2024): Muon at lr 0.24, SGD-style momentum
 // 0.6 with Nesterov, 3 Newton-Schulz steps, the filters renormalised to norm sqrt(Cout) every
 // step, no scale and no weight decay on the filters; the other tensors on Nesterov SGD with
-// momentum 0.85 (their lr and weight decay are per group: airbench94_muon_groups).
+// momentum 0.85, their lr and weight decay per group (airbench94_muon_groups; aux.lr is only
+// what a group without its own lr would take).
 inline MuonOptions airbench94_muon_options() {
   return MuonOptions{.lr = 0.24,
                      .momentum = 0.6,
@@ -84,7 +85,7 @@ inline MuonOptions airbench94_muon_options() {
                      .momentum_style = MuonMomentum::sgd,
                      .scale = MuonScale::none,
                      .renormalize_weights = true,
-                     .aux = SGDOptions{.lr = 0.053, .momentum = 0.85, .nesterov = true}};
+                     .aux = SGDOptions{.lr = 0.01, .momentum = 0.85, .nesterov = true}};
 }
 
 // A parameter group of Muon (torch: a dict with "use_muon", as in the Muon repository's
@@ -294,21 +295,27 @@ std::vector<MuonParamGroup<T>> muon_groups(const Parameters<T>& params, const Mu
   return out;
 }
 
-// airbench94_muon's groups for a batch of `batch_size` (its weight decay is 2e-6 x batch size,
-// divided by each SGD group's lr): every filter on Muon at 0.24, the BatchNorm biases at 0.053
-// and the head at 0.67 on SGD. Pass the network's tensors without its whitening layer (frozen;
-// the whitening bias, which airbench94_muon trains for 3 epochs at 0.053, goes in a group of
-// its own: {{bias}, false, 0.053, 2e-6 * batch_size / 0.053, "whiten_bias"}).
-inline MuonGroupOptions airbench94_muon_groups(std::size_t batch_size = 2000) {
-  const double wd = 2e-6 * static_cast<double>(batch_size), bias_lr = 0.053, head_lr = 0.67;
+// airbench94_muon's groups for a batch of `batch_size`: every filter on Muon at 0.24, the
+// BatchNorm biases at 0.053 and the head at 0.67 on SGD, with its weight decay 2e-6 x batch size
+// divided by each SGD group's lr. airbench94_muon sums the loss over the batch; ctnn's loss is the
+// mean (torch's default), for which the same SGD steps are lr x batch_size and weight decay /
+// batch_size (SGD is linear in the gradient's scale, lr x weight decay is unchanged). Muon needs
+// no conversion: Newton-Schulz normalises the update (up to its eps, 1e-7 of the momentum's norm).
+// `summed_loss` gives airbench94_muon's own numbers, for gradients of the summed loss.
+// Pass the network's tensors without its whitening layer (frozen); the whitening bias, which
+// airbench94_muon trains for its first 3 epochs like the BatchNorm biases, goes in a group of its
+// own, with the "aux" group's lr and weight decay.
+inline MuonGroupOptions airbench94_muon_groups(std::size_t batch_size = 2000, bool summed_loss = false) {
+  const double batch = static_cast<double>(batch_size), to_mean = summed_loss ? 1.0 : batch;
+  const double wd = 2e-6 * batch, bias_lr = 0.053, head_lr = 0.67;
   return MuonGroupOptions{.lr = 0.24,
                           .weight_decay = 0.0,
-                          .aux_lr = bias_lr,
-                          .aux_weight_decay = wd / bias_lr,
+                          .aux_lr = bias_lr * to_mean,
+                          .aux_weight_decay = wd / bias_lr / to_mean,
                           .first_layer_on_muon = true,
                           .head_on_muon = false,
-                          .head_lr = head_lr,
-                          .head_weight_decay = wd / head_lr};
+                          .head_lr = head_lr * to_mean,
+                          .head_weight_decay = wd / head_lr / to_mean};
 }
 
 }  // namespace ctnn
