@@ -117,7 +117,9 @@ class Muon : public OptimizerBase<T> {
   }
 
   void step() {
-    if (scratch_.size() < static_cast<std::size_t>(num_threads())) grow_scratch();
+    const int threads = num_threads();
+    if (scratch_.size() < static_cast<std::size_t>(threads)) grow_scratch();
+    if (threads != planned_threads_) plan(threads);
     const bool first = this->steps_ == 0;
     for (std::size_t gi = 0; gi < this->groups_.size(); ++gi) {
       if (muon_group_[gi]) continue;
@@ -125,9 +127,11 @@ class Muon : public OptimizerBase<T> {
       for (std::size_t i = group.begin; i < group.end; ++i)
         sgd_update(this->params_[i], this->slot(0, i), group.lr, group.weight_decay, options_.aux, first);
     }
-    const auto tasks = static_cast<long>(tasks_.size());
-#pragma omp parallel for schedule(dynamic, 1) if (tasks > 1)
-    for (long t = 0; t < tasks; ++t) muon_step(tasks_[static_cast<std::size_t>(t)], scratch_[thread_id()]);
+    // Lane k's tensors run on thread k (static schedule, one lane each), so that each thread
+    // meets the same shapes every step: its GEMM plan and scratch stop growing after the first.
+#pragma omp parallel for schedule(static, 1) if (threads > 1 && tasks_.size() > 1)
+    for (int k = 0; k < threads; ++k)
+      for (std::size_t t : lanes_[static_cast<std::size_t>(k)]) muon_step(tasks_[t], scratch_[thread_id()]);
     ++this->steps_;
   }
 
@@ -169,10 +173,30 @@ class Muon : public OptimizerBase<T> {
         tasks_.push_back({i, gi, p.dims[0], p.size / p.dims[0]});
       }
     }
-    // Largest first, so that the dynamic schedule ends with the small ones.
-    std::stable_sort(tasks_.begin(), tasks_.end(),
-                     [](const Task& a, const Task& b) { return a.rows * a.cols > b.rows * b.cols; });
     grow_scratch();
+  }
+
+  // Newton-Schulz FLOP of one step on the tensor: 4 n^2 m + 2 n^3 (n = min, m = max).
+  static double cost(const Task& t) {
+    const double n = static_cast<double>(std::min(t.rows, t.cols)), m = static_cast<double>(std::max(t.rows, t.cols));
+    return 4 * n * n * m + 2 * n * n * n;
+  }
+
+  // Spreads the Muon tensors over `threads` lanes: the costliest first, each to the lane with
+  // the least work so far (ties to the lowest lane). Fixed for a thread count.
+  void plan(int threads) {
+    planned_threads_ = threads;
+    lanes_.assign(static_cast<std::size_t>(threads), {});
+    std::vector<double> load(lanes_.size(), 0.0);
+    std::vector<std::size_t> order(tasks_.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::stable_sort(order.begin(), order.end(),
+                     [&](std::size_t a, std::size_t b) { return cost(tasks_[a]) > cost(tasks_[b]); });
+    for (std::size_t t : order) {
+      const auto k = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+      lanes_[k].push_back(t);
+      load[k] += cost(tasks_[t]);
+    }
   }
 
   // One scratch per thread that may run a step, each sized for the largest Muon tensor.
@@ -231,6 +255,8 @@ class Muon : public OptimizerBase<T> {
   MuonOptions options_;
   std::vector<bool> muon_group_;
   std::vector<Task> tasks_;
+  std::vector<std::vector<std::size_t>> lanes_;  // per thread, indices into tasks_
+  int planned_threads_ = 0;
   std::vector<Scratch> scratch_;
 };
 
