@@ -1,7 +1,8 @@
 // Muon (optim/muon.hpp) and its Newton-Schulz kernel (kernels/newton_schulz.hpp): against the
 // PyTorch reference of tests/golden/make_golden_optim.py (optim_muon.ctv, optim_muon_airbench.ctv,
 // whose CONFIG comments these settings repeat), the singular values the quintic iteration
-// produces, the split of a network's tensors, checkpoint resume and thread-count independence.
+// produces, the split of a network's tensors, checkpoint resume, thread-count independence, and
+// learning a small problem.
 //
 // Tolerance of the goldens: the reference is float64, ctnn fp32. After 4 steps the weights are
 // within 1e-5 of the tensor's largest value (seen: 2.2e-7), each step within 1e-4 of the step's
@@ -22,6 +23,7 @@
 #include <ctnn/optim/muon.hpp>
 
 #include "support/golden.hpp"
+#include "support/separable.hpp"
 
 using namespace ctnn;
 
@@ -348,4 +350,19 @@ TEST_CASE("Muon: a checkpoint resumes bit-identically (momentum buffers and step
   }
   CHECK(std::memcmp(straight.parameter_data(), no_state.parameter_data(), sizeof(float) * Net::param_count) != 0);
   fs::remove_all(dir);
+}
+
+TEST_CASE("Muon: a small conv net on Muon (filters) and SGD (the rest) learns a separable problem") {
+  using Small = Sequential<Input<3, 16, 16>, Conv<3, 8, 3>, BatchNorm, ReLU, MaxPool<2>, Conv<8, 16, 3>, BatchNorm,
+                           ReLU, MaxPool<2>, Linear<4>>;
+  Small net(4);
+  Muon opt{muon_groups(net.parameters(), {.lr = 0.02, .aux_lr = 0.05, .first_layer_on_muon = true}),
+           MuonOptions{.aux = {.momentum = 0.9, .nesterov = true}}};
+  REQUIRE(opt.param_groups().size() == 2);
+  CHECK(opt.param_groups()[1].end - opt.param_groups()[1].begin == 8);  // biases, BatchNorm, head
+  Rng rng(9);
+  const auto r = test::learn_separable(net, opt, rng);
+  INFO("first loss " << r.first_loss << ", last train loss " << r.last_loss << ", held-out loss " << r.held_out_loss);
+  CHECK(r.last_loss < 0.2 * r.first_loss);
+  CHECK(r.held_out_correct == 200);
 }
