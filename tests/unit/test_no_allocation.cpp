@@ -63,12 +63,26 @@ void free(void* p) { __libc_free(p); }
 using namespace ctnn;
 
 namespace {
-void check_no_allocation(Precision precision) {
-  using Net = Sequential<Input<3, 32, 32>, Conv<3, 16, 5>, BatchNorm, ReLU, MaxPool<2>, Conv<16, 32, 5>, BatchNorm,
-                         ReLU, MaxPool<2>, Dropout<0.2>, Linear<10>>;
+using Net = Sequential<Input<3, 32, 32>, Conv<3, 16, 5>, BatchNorm, ReLU, MaxPool<2>, Conv<16, 32, 5>, BatchNorm,
+                       ReLU, MaxPool<2>, Dropout<0.2>, Linear<10>>;
+
+struct AdamOn {
+  Adam<float> operator()(Net& net) const { return Adam{net.parameters()}; }
+};
+// Muon on both filters (its Newton-Schulz GEMMs and scratch), SGD on the rest, one group at a
+// time per thread.
+struct MuonOn {
+  Muon<float> operator()(Net& net) const {
+    return Muon{muon_groups(net.parameters(), {.first_layer_on_muon = true}),
+                MuonOptions{.aux = {.momentum = 0.9, .nesterov = true}}};
+  }
+};
+
+template <class MakeOptimizer = AdamOn>
+void check_no_allocation(Precision precision, MakeOptimizer make_optimizer = {}) {
   Net net(1);
   net.set_precision(precision);
-  Adam opt{net.parameters()};
+  auto opt = make_optimizer(net);
   CrossEntropyLoss<Shape<10, 1, 1>> loss;
   Tensor<Shape<3, 32, 32>> x(32);
   std::vector<std::int32_t> labels(32);
@@ -121,6 +135,10 @@ void check_no_allocation(Precision precision) {
 
 TEST_CASE("no allocation in a steady-state training step (seed network, Adam, dropout)") {
   check_no_allocation(Precision::fp32);
+}
+
+TEST_CASE("no allocation in a steady-state training step with Muon (Newton-Schulz on the filters, SGD on the rest)") {
+  check_no_allocation(Precision::fp32, MuonOn{});
 }
 
 // The seed network's first conv forward (N = 1024) and second conv (N = 256) run in bf16 (native kernel
