@@ -113,7 +113,7 @@ struct ConvGemmBuffers {
 // The GEMMs one conv pass runs over the batch, as conv2d_forward/backward split them.
 void run_conv_plan(benchmark::State& state, PlanKernel kernel, Pass pass, Eigen::Index co, Eigen::Index p,
                    Eigen::Index hw, Eigen::Index batch) {
-  const Eigen::Index s = (hw >= 128) ? 1 : std::min<Eigen::Index>(16, 256 / hw), l = s * hw;
+  const Eigen::Index s = (hw >= 128) ? 1 : std::min<Eigen::Index>(32, 256 / hw), l = s * hw;
   const Eigen::Index groups = (batch + s - 1) / s;
   const int threads = omp_get_max_threads();
   std::vector<float> w(static_cast<std::size_t>(co * p), 0.01f);

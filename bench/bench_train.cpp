@@ -1,6 +1,6 @@
 // Whole training steps and inference, on random data:
 //   train/<net>/<fp32|bf16>/batch:<N>/real_time   forward, cross-entropy, backward, Adam step, zero_grad
-//   infer/<net>/<fp32|bf16>/batch:<N>/real_time   eval-mode forward only
+//   infer/<net>/<fp32|bf16>/batch:<N>/real_time   eval-mode forward only (also at batch 1: the latency)
 // in each precision (net.set_precision, core/precision.hpp: bf16 = conv and linear GEMMs on bf16
 // inputs with fp32 accumulation; without AVX512_BF16 bf16 is the slower portable path)
 // for <net> = seed (the coursework's network) and resnet9_plain, at batch 32 and 128, and the
@@ -130,6 +130,7 @@ void add(const std::string& net, std::initializer_list<std::int64_t> batches = {
     const std::string tail = "/" + net + "/" + precision_name(p);
     auto* train = benchmark::RegisterBenchmark(("train" + tail).c_str(), train_step<Net, CountAs>, p)->ArgName("batch");
     auto* infer = benchmark::RegisterBenchmark(("infer" + tail).c_str(), inference<Net, CountAs>, p)->ArgName("batch");
+    infer->Arg(1);  // the latency of one image
     for (auto b : batches) {
       train->Arg(b);
       infer->Arg(b);

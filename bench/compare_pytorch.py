@@ -130,7 +130,7 @@ def torch_worker(args):
     torch.manual_seed(0)
     baseline = rss_mib()
     net = torch_net(args.net)
-    net.train()
+    net.train(args.mode == "train" or args.memory)
     x = torch.randn(args.batch, 3, 32, 32)
     if args.layout == "channels_last":  # model and input, as PyTorch's CPU tuning guide does
         net = net.to(memory_format=torch.channels_last)
@@ -138,17 +138,23 @@ def torch_worker(args):
     opt = torch.optim.Adam([p for p in net.parameters() if p.requires_grad], lr=1e-3)
     y = torch.randint(0, 10, (args.batch,))
 
-    def step():
+    def train_step():
         loss = F.cross_entropy(net(x), y)
         loss.backward()
         opt.step()
         opt.zero_grad()
         return loss
 
+    def infer_step():  # eval-mode forward, as bench_train's infer/ cases
+        with torch.inference_mode():
+            return net(x)
+
+    step = train_step if args.mode == "train" else infer_step
+
     out = {"threads": torch.get_num_threads(), "torch": torch.__version__, "layout": args.layout}
-    if args.memory:
+    if args.memory:  # always training steps, as bench_peak_memory
         for _ in range(args.steps):
-            step()
+            train_step()
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         out.update(peak_rss_mib=peak, baseline_rss_mib=baseline, peak_minus_baseline_mib=peak - baseline)
         print(json.dumps(out))
@@ -177,8 +183,9 @@ def thread_env(threads):
     return env
 
 
-def run_torch(net, batch, threads, warmup, repeats, target, memory=False, steps=3, env=None, layout="nchw"):
-    cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker", "--net", net, "--batch", str(batch),
+def run_torch(net, batch, threads, warmup, repeats, target, memory=False, steps=3, env=None, layout="nchw",
+              mode="train"):
+    cmd = [sys.executable, os.path.abspath(__file__), "--torch-worker", "--mode", mode, "--net", net, "--batch", str(batch),
            "--worker-threads", str(threads), "--warmup", str(warmup), "--repeats", str(repeats),
            "--target", str(target), "--steps", str(steps), "--layout", layout] + (["--memory"] if memory else [])
     res = subprocess.run(cmd, env={**thread_env(threads), **(env or {})}, capture_output=True, text=True)
@@ -199,8 +206,8 @@ def find_bench_dir(given):
     raise SystemExit("bench_train not found; build it (see bench/README.md) and pass --build-dir BUILD/bench")
 
 
-def run_ctnn(bench_dir, net, batch, threads, repeats, min_time, precision="fp32"):
-    cmd = [os.path.join(bench_dir, "bench_train"), f"--benchmark_filter=^train/{net}/{precision}/batch:{batch}/",
+def run_ctnn(bench_dir, net, batch, threads, repeats, min_time, precision="fp32", mode="train"):
+    cmd = [os.path.join(bench_dir, "bench_train"), f"--benchmark_filter=^{mode}/{net}/{precision}/batch:{batch}/",
            "--benchmark_format=json", f"--benchmark_repetitions={repeats}",
            "--benchmark_report_aggregates_only=true", f"--benchmark_min_time={min_time}"]
     res = subprocess.run(cmd, env=thread_env(threads), capture_output=True, text=True)
@@ -212,7 +219,7 @@ def run_ctnn(bench_dir, net, batch, threads, repeats, min_time, precision="fp32"
         data = {"benchmarks": []}
     rows = data["benchmarks"]
     if not rows:
-        raise SystemExit(f"bench_train has no benchmark train/{net}/{precision}/batch:{batch} (list them with "
+        raise SystemExit(f"bench_train has no benchmark {mode}/{net}/{precision}/batch:{batch} (list them with "
                          f"{cmd[0]} --benchmark_list_tests); choose --nets/--batches among those")
     med = [b for b in rows if b.get("aggregate_name") == "median"]
     if med:
@@ -295,6 +302,9 @@ def main():
     ap.add_argument("--nets", default=",".join(NETS))
     ap.add_argument("--batches", default="32,128")
     ap.add_argument("--precisions", default="fp32,bf16", help="ctnn precisions to time (fp32, bf16)")
+    ap.add_argument("--mode", default="train", choices=["train", "infer"],
+                    help="train: whole training steps (default); infer: eval-mode forward only (PyTorch under "
+                         "torch.inference_mode, ctnn's infer/ cases; --batches 1 gives the latency of one image)")
     ap.add_argument("--no-memory", action="store_true", help="skip the peak-memory comparison")
     ap.add_argument("--max-tries", type=int, default=2,
                     help="run a case again (up to this many times) when other processes used more than "
@@ -335,9 +345,10 @@ def main():
     for n in nets:
         for b in batches:
             for pr in precisions:
-                if not any(name.startswith(f"train/{n}/{pr}/batch:{b}/") for name in listed):
-                    have = sorted({name.split("/real_time")[0] for name in listed if name.startswith(f"train/{n}/")})
-                    raise SystemExit(f"bench_train registers no train/{n}/{pr}/batch:{b} case (it has: "
+                if not any(name.startswith(f"{args.mode}/{n}/{pr}/batch:{b}/") for name in listed):
+                    have = sorted({name.split("/real_time")[0] for name in listed
+                                   if name.startswith(f"{args.mode}/{n}/")})
+                    raise SystemExit(f"bench_train registers no {args.mode}/{n}/{pr}/batch:{b} case (it has: "
                                      f"{', '.join(have)}); choose --nets/--batches/--precisions among those")
     layouts = args.torch_layouts.split(",")
     for lay in layouts:
@@ -346,7 +357,7 @@ def main():
 
     torch_env = dict(kv.split("=", 1) for kv in args.torch_env)
     started = time.time()
-    results = {"torch_env": torch_env, "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+    results = {"mode": args.mode, "torch_env": torch_env, "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
                            "bench_dir": bench_dir, "quick": args.quick},
                "load_before": machine_load(), "cases": [], "scaling": [], "memory": None}
     print(f"load before: {results['load_before']}", flush=True)
@@ -365,13 +376,15 @@ def main():
                     if args.wait_quiet > 0 and wait_quiet(args.wait_quiet) is None:
                         print(f"    (not quiet after {args.wait_quiet:.0f} s; measuring anyway)", flush=True)
                     load = OtherLoad()
-                    by_layout = {lay: run_torch(net, b, t, warmup, repeats, target, env=torch_env, layout=lay)
+                    by_layout = {lay: run_torch(net, b, t, warmup, repeats, target, env=torch_env, layout=lay,
+                                                mode=args.mode)
                                  for lay in layouts}
                     fastest = max(by_layout, key=lambda lay: by_layout[lay]["images_per_s"])
                     tp = by_layout[fastest]
                     other_torch = load.cores()
                     load = OtherLoad()
-                    by_precision = {pr: run_ctnn(bench_dir, net, b, t, repeats, min_time, pr) for pr in precisions}
+                    by_precision = {pr: run_ctnn(bench_dir, net, b, t, repeats, min_time, pr, args.mode)
+                                    for pr in precisions}
                     other_ctnn = load.cores()
                     ctnn_fastest = max(by_precision, key=lambda pr: by_precision[pr]["images_per_s"])
                     cc = by_precision[ctnn_fastest]
@@ -412,7 +425,8 @@ def main():
                 return r[f"{side}_images_per_s"]
         return None
 
-    print("\nTraining throughput (images/s; higher is better)\n")
+    title = "Training" if args.mode == "train" else "Inference (eval forward)"
+    print(f"\n{title} throughput (images/s; higher is better)\n")
     pr_cols = "".join(f" ctnn {pr} img/s | ctnn {pr} / pytorch |" for pr in precisions)
     print(f"| network | batch | threads | pytorch img/s (faster layout) |{pr_cols} ctnn fastest / pytorch | other load (cores) pytorch / ctnn |")
     print("| --- | ---: | ---: | ---: |" + " ---: | ---: |" * len(precisions) + " ---: | ---: |")

@@ -5,8 +5,9 @@
 // and backward time over the measured steps, its share of the step, and GFLOP/s for conv and
 // linear layers; then the totals per layer kind and pass.
 //
-//   bench_step_breakdown [seed|resnet9_plain] [batch] [steps] [warmup]
-//   (defaults: seed 32 200 5; threads from OMP_NUM_THREADS or CTNN_THREADS)
+//   bench_step_breakdown [seed|resnet9_plain|resnet9|airbench] [batch] [steps] [warmup] [fp32|bf16]
+//   (defaults: seed 32 200 5 fp32; threads from OMP_NUM_THREADS or CTNN_THREADS). A residual block
+//   of resnet9 or airbench is one row (its inner layers are not timed one by one).
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -30,6 +31,8 @@ using namespace ctnn;
 
 using bench::SeedNet;
 using bench::ResNet9Plain;
+using bench::Airbench94;
+using bench::ResNet9;
 
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
@@ -75,10 +78,11 @@ std::string shape_string() {
 }
 
 template <class Net>
-int run(const char* name, std::size_t n, int steps, int warmup) {
+int run(const char* name, std::size_t n, int steps, int warmup, Precision precision) {
   constexpr std::size_t D = Net::depth;
   Net net(1);
   net.train();
+  net.set_precision(precision);
   Adam opt{net.parameters(), {.lr = 1e-3}};
   CrossEntropyLoss<typename Net::out_shape> loss;
   Tensor<typename Net::in_shape> x(n);
@@ -94,6 +98,7 @@ int run(const char* name, std::size_t n, int steps, int warmup) {
   for (auto& g : ping) g.resize(max_size);
   Context ctx;
   ctx.mode = Mode::train;
+  ctx.precision = precision;  // the layers are called with this context, not the network's
   ctx.rng = &net.rng();
 
   // fwd[I]/bwd[I]: layer I's times; a fused pair (e.g. BatchNorm then ReLU, run as one pass by
@@ -158,8 +163,9 @@ int run(const char* name, std::size_t n, int steps, int warmup) {
   }
 
   const double step_ms = median(t_step);
-  std::printf("%s, batch %zu, %d threads: median of %d steps (after %d warm-up): %.3f ms/step, %.1f images/s\n",
-              name, n, num_threads(), steps, warmup, step_ms, 1000.0 * static_cast<double>(n) / step_ms);
+  std::printf("%s, %s, batch %zu, %d threads: median of %d steps (after %d warm-up): %.3f ms/step, %.1f images/s\n",
+              name, precision == Precision::bf16 ? "bf16" : "fp32", n, num_threads(), steps, warmup, step_ms,
+              1000.0 * static_cast<double>(n) / step_ms);
   std::printf("  #  layer           output       fwd ms   bwd ms   sum ms   %% step  fwd GFLOP/s  bwd GFLOP/s\n");
   std::map<std::string, std::pair<double, double>> by_kind;
   double sum_layers = 0;
@@ -209,13 +215,17 @@ int main(int argc, char** argv) {
   const bool big = net != "seed";
   const int steps = argc > 3 ? std::atoi(argv[3]) : (big ? 3 : 200);
   const int warmup = argc > 4 ? std::atoi(argv[4]) : (big ? 1 : 5);
+  const std::string prec = argc > 5 ? argv[5] : "fp32";
   if (const char* t = std::getenv("CTNN_THREADS")) set_num_threads(std::atoi(t));
-  if (batch == 0 || steps <= 0 || warmup < 0) {
-    std::fprintf(stderr, "usage: %s [seed|resnet9_plain] [batch] [steps] [warmup]\n", argv[0]);
+  if (batch == 0 || steps <= 0 || warmup < 0 || (prec != "fp32" && prec != "bf16")) {
+    std::fprintf(stderr, "usage: %s [seed|resnet9_plain|resnet9|airbench] [batch] [steps] [warmup] [fp32|bf16]\n", argv[0]);
     return 2;
   }
-  if (net == "seed") return run<SeedNet>("seed", batch, steps, warmup);
-  if (net == "resnet9_plain") return run<ResNet9Plain>("resnet9_plain", batch, steps, warmup);
-  std::fprintf(stderr, "unknown network '%s' (seed or resnet9_plain)\n", net.c_str());
+  const Precision p = prec == "bf16" ? Precision::bf16 : Precision::fp32;
+  if (net == "seed") return run<SeedNet>("seed", batch, steps, warmup, p);
+  if (net == "resnet9_plain") return run<ResNet9Plain>("resnet9_plain", batch, steps, warmup, p);
+  if (net == "resnet9") return run<ResNet9>("resnet9", batch, steps, warmup, p);
+  if (net == "airbench") return run<Airbench94>("airbench", batch, steps, warmup, p);
+  std::fprintf(stderr, "unknown network '%s' (seed, resnet9_plain, resnet9 or airbench)\n", net.c_str());
   return 2;
 }

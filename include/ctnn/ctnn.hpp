@@ -28,6 +28,7 @@
 #include "ctnn/loss/cross_entropy.hpp"
 #include "ctnn/optim/adam.hpp"
 #include "ctnn/optim/ema.hpp"
+#include "ctnn/optim/muon.hpp"
 #include "ctnn/optim/param_groups.hpp"
 #include "ctnn/optim/schedule.hpp"
 #include "ctnn/optim/sgd.hpp"

@@ -5,6 +5,11 @@
                     optimizer step, per parameter group
   param_groups.ctv  3 steps of SGD (Nesterov), Adam and AdamW with two parameter groups of
                     different lr / weight decay, and SGD driven by OneCycleLR
+  optim_muon.ctv    4 steps of Muon (MuonReference below) on a wide and a tall matrix and a
+                    wide and a tall conv filter: the Muon repository's defaults (Nesterov),
+                    without Nesterov with decoupled weight decay, and SGD-style momentum
+  optim_muon_airbench.ctv  4 steps of airbench94_muon's pair of optimizers: Muon on two conv
+                    filters, torch.optim.SGD on a BatchNorm bias and the head
 
 Run with Debian's interpreter, which has torch:
 
@@ -12,7 +17,7 @@ Run with Debian's interpreter, which has torch:
 
 Same .ctv format and float64-reference convention as make_golden.py (whose writer this
 reuses): inputs are drawn in float32, everything is computed in float64, results are stored
-rounded to float32. The C++ tests (tests/unit/test_schedule.cpp, test_param_groups.cpp) hold
+rounded to float32. The C++ tests (tests/unit/test_schedule.cpp, test_param_groups.cpp, test_muon.cpp) hold
 the same configurations as the CONFIG comments below; change both together.
 """
 
@@ -165,6 +170,138 @@ def make_param_groups():
     return g
 
 
+# Muon, written from the published algorithm: Keller Jordan's Muon repository (muon.py:
+# zeropower_via_newtonschulz5, muon_update, SingleDeviceMuon) and cifar10-airbench's
+# airbench94_muon.py (its Muon class). Both run the iteration in bfloat16 on the GPU; this one
+# runs in float64, the reference precision of every golden here.
+NS_COEFFICIENTS = (3.4445, -4.7750, 2.0315)
+
+
+def zeropower_via_newtonschulz5(G, steps, eps=1e-7, coefficients=NS_COEFFICIENTS):
+    """The quintic Newton-Schulz iteration on a 2-D G: about U V^T for G = U S V^T."""
+    assert G.ndim == 2
+    a, b, c = coefficients
+    X = G.to(torch.float64)
+    if G.size(0) > G.size(1):
+        X = X.T
+    X = X / (X.norm() + eps)  # every singular value <= 1
+    for _ in range(steps):
+        A = X @ X.T
+        B = b * A + c * A @ A
+        X = a * X + B @ X
+    if G.size(0) > G.size(1):
+        X = X.T
+    return X
+
+
+class MuonReference(torch.optim.Optimizer):
+    """Muon on tensors of 2 or more dimensions, each seen as [rows, prod(rest)].
+
+    momentum_style "ema": the Muon repository's muon_update (buf.lerp_(g, 1 - momentum);
+        Nesterov: g.lerp(buf, momentum)); "sgd": airbench94_muon's (buf.mul_(momentum).add_(g);
+        Nesterov: g + momentum buf). The buffer starts at zero.
+    scale "shape": the update times max(1, rows / cols) ** 0.5 with rows, cols of the
+        [rows, prod(rest)] matrix (the repository's code takes the last two dimensions of the
+        tensor, which for a conv filter is K / K = 1; the two agree on filters wider than tall);
+        "none": airbench94_muon.
+    renormalize: airbench94_muon's p.mul_(len(p) ** 0.5 / p.norm()) before the step.
+    weight_decay: decoupled (p.mul_(1 - lr weight_decay)), as the repository's.
+    """
+
+    def __init__(self, params, lr=0.02, momentum=0.95, nesterov=True, weight_decay=0.0, ns_steps=5,
+                 eps=1e-7, momentum_style="ema", scale="shape", renormalize=False):
+        assert momentum_style in ("ema", "sgd") and scale in ("shape", "none")
+        defaults = dict(lr=lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay,
+                        ns_steps=ns_steps, eps=eps, momentum_style=momentum_style, scale=scale,
+                        renormalize=renormalize)
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self):
+        for group in self.param_groups:
+            lr, mu = group["lr"], group["momentum"]
+            for p in group["params"]:
+                g = p.grad
+                state = self.state[p]
+                if "momentum_buffer" not in state:
+                    state["momentum_buffer"] = torch.zeros_like(g)
+                buf = state["momentum_buffer"]
+                if group["momentum_style"] == "ema":
+                    buf.lerp_(g, 1 - mu)
+                    u = g.lerp(buf, mu) if group["nesterov"] else buf
+                else:
+                    buf.mul_(mu).add_(g)
+                    u = g.add(buf, alpha=mu) if group["nesterov"] else buf
+                if group["renormalize"]:
+                    p.mul_(len(p) ** 0.5 / p.norm())
+                M = u.reshape(len(u), -1)
+                O = zeropower_via_newtonschulz5(M, group["ns_steps"], group["eps"])
+                if group["scale"] == "shape":
+                    O = O * max(1, M.size(0) / M.size(1)) ** 0.5
+                p.mul_(1 - lr * group["weight_decay"])
+                p.add_(O.view_as(p), alpha=-lr)
+
+
+def run_muon(g, tag, shapes, make_opts, steps=4, seed=4321):
+    """make_opts(params dict) -> optimizers stepped together (as airbench94_muon steps its two)."""
+    torch.manual_seed(seed)
+    init32 = {k: torch.randn(*s, dtype=torch.float32) for k, s in shapes.items()}
+    grads32 = [{k: torch.randn(*s, dtype=torch.float32) for k, s in shapes.items()} for _ in range(steps)]
+    p = {k: v.double().clone().requires_grad_(True) for k, v in init32.items()}
+    opts = make_opts(p)
+    for k in shapes:
+        g.f32(f"{tag}.init.{k}", init32[k])
+    for s in range(steps):
+        for k in shapes:
+            g.f32(f"{tag}.grad.{s + 1}.{k}", grads32[s][k])
+            p[k].grad = grads32[s][k].double().clone()
+        before = {k: p[k].detach().clone() for k in shapes}
+        for opt in opts:
+            opt.step()
+        for k in shapes:
+            g.f32(f"{tag}.after.{s + 1}.{k}", p[k])
+            # The step itself, from float64 (after - before of the stored float32 tensors would
+            # carry their rounding, about 1e-5 of a step of lr 0.02 on weights of scale 3).
+            g.f32(f"{tag}.step.{s + 1}.{k}", p[k].detach() - before[k])
+
+
+# A wide and a tall matrix, a wide conv filter [6, 27] and a tall one [32, 8].
+MUON_SHAPES = {"wide": (8, 20), "tall": (20, 8), "conv": (6, 3, 3, 3), "conv_tall": (32, 2, 2, 2)}
+
+
+def make_muon():
+    g = Golden("optim_muon")
+    every = lambda p: list(p.values())  # noqa: E731
+    # CONFIG: nesterov   Muon repository defaults: lr 0.02, momentum 0.95 (ema), Nesterov, 5 steps, shape scale
+    run_muon(g, "nesterov", MUON_SHAPES, lambda p: [MuonReference(every(p))])
+    # CONFIG: plain_wd   lr 0.05, momentum 0.9 (ema), no Nesterov, decoupled weight decay 0.1, 5 steps, shape scale
+    run_muon(g, "plain_wd", MUON_SHAPES, lambda p: [MuonReference(every(p), lr=0.05, momentum=0.9, nesterov=False,
+                                                                  weight_decay=0.1)])
+    # CONFIG: sgd_style  lr 0.03, momentum 0.8 (sgd), Nesterov, weight decay 0.01, 5 steps, no scale
+    run_muon(g, "sgd_style", MUON_SHAPES, lambda p: [MuonReference(every(p), lr=0.03, momentum=0.8, weight_decay=0.01,
+                                                                   momentum_style="sgd", scale="none")])
+    return g
+
+
+def make_muon_airbench():
+    g = Golden("optim_muon_airbench")
+    # CONFIG: airbench94_muon's optimizers, batch size 2000 (wd = 2e-6 x 2000):
+    #   Muon(filters, lr 0.24, momentum 0.6 (sgd), Nesterov, 3 steps, renormalised, no scale)
+    #   SGD([{norm_bias, lr 0.053, wd wd / 0.053}, {head, lr 0.67, wd wd / 0.67}], momentum 0.85, Nesterov)
+    wd = 2e-6 * 2000
+    shapes = {"conv1": (8, 6, 3, 3), "conv2": (12, 8, 3, 3), "norm_bias": (12,), "head": (10, 12)}
+
+    def make(p):
+        muon = MuonReference([p["conv1"], p["conv2"]], lr=0.24, momentum=0.6, nesterov=True, ns_steps=3,
+                             momentum_style="sgd", scale="none", renormalize=True)
+        sgd = torch.optim.SGD([dict(params=[p["norm_bias"]], lr=0.053, weight_decay=wd / 0.053),
+                               dict(params=[p["head"]], lr=0.67, weight_decay=wd / 0.67)],
+                              momentum=0.85, nesterov=True)
+        return [sgd, muon]
+    run_muon(g, "airbench", shapes, make)
+    return g
+
+
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -173,7 +310,7 @@ def main():
     torch.set_num_threads(2)
     torch.use_deterministic_algorithms(True)
     os.makedirs(args.out, exist_ok=True)
-    for build in (make_schedules, make_param_groups):
+    for build in (make_schedules, make_param_groups, make_muon, make_muon_airbench):
         g = build()
         path, size = g.write(args.out)
         print(f"{os.path.relpath(path)}: {len(g.items)} tensors, {size} bytes")

@@ -8,6 +8,8 @@
 
 #include <ctnn/ctnn.hpp>
 
+#include "support/separable.hpp"
+
 using namespace ctnn;
 
 using SeedNet = Sequential<Input<3, 32, 32>, Conv<3, 16, 5>, BatchNorm, ReLU, MaxPool<2>, Conv<16, 32, 5>, BatchNorm,
@@ -88,46 +90,14 @@ TEST_CASE("network: batch size is a run-time value, and eval mode is determinist
   }
 }
 
-// Each class lights up its own quadrant (and colour channel) of the image, under noise.
-static void make_separable(Tensor<Shape<3, 32, 32>>& x, std::vector<std::int32_t>& labels, std::size_t n, Rng& rng) {
-  x.resize(n);
-  labels.resize(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    const auto label = static_cast<std::int32_t>(rng.below(4));
-    labels[i] = label;
-    for (std::size_t c = 0; c < 3; ++c)
-      for (std::size_t h = 0; h < 32; ++h)
-        for (std::size_t w = 0; w < 32; ++w) {
-          const bool lit = (h / 16) * 2 + (w / 16) == static_cast<std::size_t>(label) && c == static_cast<std::size_t>(label) % 3;
-          x(i, c, h, w) = static_cast<float>(0.5 * rng.normal() + (lit ? 1.0 : 0.0));
-        }
-  }
-}
-
 TEST_CASE("network: the seed network learns a separable problem to 100 %") {
   SeedNet net(0);
   Adam opt{net.parameters(), {.lr = 1e-3}};
   Rng rng(9);
-  Tensor<Shape<3, 32, 32>> x;
-  std::vector<std::int32_t> labels;
-  CrossEntropyLoss<Shape<10, 1, 1>> loss;
-  double first_loss = 0, last_loss = 0;
-  for (int step = 0; step < 60; ++step) {
-    make_separable(x, labels, 32, rng);
-    net.train();
-    loss(net.forward(x), labels);
-    if (step == 0) first_loss = loss.value();
-    last_loss = loss.value();
-    net.backward(loss.grad());
-    opt.step();
-    opt.zero_grad();
-  }
-  make_separable(x, labels, 200, rng);
-  net.eval();
-  loss(net.forward(x), labels);
-  INFO("first loss " << first_loss << ", last train loss " << last_loss << ", held-out loss " << loss.value());
-  CHECK(last_loss < 0.2 * first_loss);
-  CHECK(loss.correct() == 200);
+  const auto r = test::learn_separable(net, opt, rng);
+  INFO("first loss " << r.first_loss << ", last train loss " << r.last_loss << ", held-out loss " << r.held_out_loss);
+  CHECK(r.last_loss < 0.2 * r.first_loss);
+  CHECK(r.held_out_correct == 200);
 }
 
 TEST_CASE("network: the same seed and data give bit-identical training") {
@@ -139,7 +109,7 @@ TEST_CASE("network: the same seed and data give bit-identical training") {
     std::vector<std::int32_t> labels;
     CrossEntropyLoss<Shape<10, 1, 1>> loss;
     for (int step = 0; step < 3; ++step) {
-      make_separable(x, labels, 16, rng);
+      test::make_separable(x, labels, 16, rng);
       loss(net.forward(x), labels);
       net.backward(loss.grad());
       opt.step();

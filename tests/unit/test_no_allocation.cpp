@@ -63,16 +63,29 @@ void free(void* p) { __libc_free(p); }
 using namespace ctnn;
 
 namespace {
-using SeedNet = Sequential<Input<3, 32, 32>, Conv<3, 16, 5>, BatchNorm, ReLU, MaxPool<2>, Conv<16, 32, 5>, BatchNorm,
-                           ReLU, MaxPool<2>, Dropout<0.2>, Linear<10>>;
+using Net = Sequential<Input<3, 32, 32>, Conv<3, 16, 5>, BatchNorm, ReLU, MaxPool<2>, Conv<16, 32, 5>, BatchNorm,
+                       ReLU, MaxPool<2>, Dropout<0.2>, Linear<10>>;
 
-template <class Net = SeedNet>
-void check_no_allocation(Precision precision) {
-  Net net(1);
+struct AdamOn {
+  template <class N>
+  Adam<float> operator()(N& net) const { return Adam{net.parameters()}; }
+};
+// Muon on both filters (its Newton-Schulz GEMMs and scratch), SGD on the rest, one group at a
+// time per thread.
+struct MuonOn {
+  Muon<float> operator()(Net& net) const {
+    return Muon{muon_groups(net.parameters(), {.first_layer_on_muon = true}),
+                MuonOptions{.aux = {.momentum = 0.9, .nesterov = true}}};
+  }
+};
+
+template <class MakeOptimizer = AdamOn, class N = Net>
+void check_no_allocation(Precision precision, MakeOptimizer make_optimizer = {}) {
+  N net(1);
   net.set_precision(precision);
-  Adam opt{net.parameters()};
+  auto opt = make_optimizer(net);
   CrossEntropyLoss<Shape<10, 1, 1>> loss;
-  Tensor<typename Net::in_shape> x(32);
+  Tensor<typename N::in_shape> x(32);
   std::vector<std::int32_t> labels(32);
   Rng rng(1);
   for (auto& v : x.span()) v = static_cast<float>(rng.normal());
@@ -125,6 +138,10 @@ TEST_CASE("no allocation in a steady-state training step (seed network, Adam, dr
   check_no_allocation(Precision::fp32);
 }
 
+TEST_CASE("no allocation in a steady-state training step with Muon (Newton-Schulz on the filters, SGD on the rest)") {
+  check_no_allocation(Precision::fp32, MuonOn{});
+}
+
 // The seed network's first conv forward (N = 1024) and second conv (N = 256) run in bf16 (native kernel
 // or portable path); its narrow GEMMs (N < 128) stay fp32.
 TEST_CASE("no allocation in a steady-state training step in bf16 (seed network, Adam, dropout)") {
@@ -133,12 +150,12 @@ TEST_CASE("no allocation in a steady-state training step in bf16 (seed network, 
 
 // 3x3 convs with every conv forced to Winograd F(4x4, 3x3), then F(2x2, 3x3) (kernels/winograd_select.hpp).
 TEST_CASE("no allocation in a steady-state training step with Winograd convolutions (F4, then F2)") {
-  using Net = Sequential<Input<3, 16, 16>, Conv<3, 16, 3>, BatchNorm, ReLU, Conv<16, 32, 3>, BatchNorm, ReLU,
-                         MaxPool<2>, Conv<32, 32, 3, 1, 0>, ReLU, Dropout<0.2>, Linear<10>>;
+  using WinogradNet = Sequential<Input<3, 16, 16>, Conv<3, 16, 3>, BatchNorm, ReLU, Conv<16, 32, 3>, BatchNorm, ReLU,
+                                 MaxPool<2>, Conv<32, 32, 3, 1, 0>, ReLU, Dropout<0.2>, Linear<10>>;
   const ConvAlgorithm before = conv_algorithm();
   for (ConvAlgorithm a : {ConvAlgorithm::winograd_f4, ConvAlgorithm::winograd_f2}) {
     set_conv_algorithm(a);
-    check_no_allocation<Net>(Precision::fp32);
+    check_no_allocation<AdamOn, WinogradNet>(Precision::fp32);
   }
   set_conv_algorithm(before);
 }

@@ -162,10 +162,13 @@ struct ConvThreadPlans {
 
 // Small output planes (8x8, 4x4) make a per-sample GEMM too narrow to run fast (N = Ho*Wo), so
 // such layers put several samples' columns side by side: col [P, S*Ho*Wo], one GEMM for S
-// samples, and the outputs are copied back to NCHW through a staging block.
+// samples, and the outputs are copied back to NCHW through a staging block. S = 256 / (Ho*Wo),
+// at most 32, so that N is close to 256 and fills the packed kernels' 64-wide panels (a 3x3
+// plane: S = 28, N = 252; with the earlier cap of 16, N = 144 used 75 % of the lanes, so
+// use_packed_gemm sent it to Eigen, in bf16 too).
 template <ConvGeometry G>
 inline constexpr std::size_t samples_per_gemm =
-    (G.ho * G.wo >= 128 || !padded_plane_fits<G>) ? 1 : std::min<std::size_t>(16, 256 / (G.ho * G.wo));
+    (G.ho * G.wo >= 128 || !padded_plane_fits<G>) ? 1 : std::min<std::size_t>(32, 256 / (G.ho * G.wo));
 
 // Scratch each thread needs: S samples' col, plus the [Cout, S*Ho*Wo] staging block when S > 1.
 template <ConvGeometry G>

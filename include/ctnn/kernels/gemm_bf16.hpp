@@ -83,28 +83,42 @@ inline __m512i pair_consecutive(__m512 x0, __m512 x1) {
   return _mm512_permutex2var_epi16(round_bits_avx512(x0), _mm512_load_si512(odd_words), round_bits_avx512(x1));
 }
 
-inline std::uint32_t pair_word(float lo, float hi) {
-  return static_cast<std::uint32_t>(bf16_bits(lo)) | static_cast<std::uint32_t>(bf16_bits(hi)) << 16;
-}
-
 inline __mmask16 first_lanes(Index n) {
   return n >= 16 ? static_cast<__mmask16>(0xFFFF) : n <= 0 ? 0 : static_cast<__mmask16>((1u << n) - 1u);
 }
 
 // One MR-row panel of op(A): rows i0 .. i0+rows, depth k0 .. k0+kc -> [ceil(kc/2)][MR] words.
+// Vectorised both ways, since the weight is packed again for every GEMM of a pass and a scalar pack
+// cost as much as the multiply itself at these shapes (bench_layers gemmplan/bf16, docs/gemm.md):
+//   TransA: rows k and k+1 of stored A hold the panel's MR values side by side: one masked load
+//           each, paired lane by lane, one masked store of MR words.
+//   else:   row i of stored A holds 32 consecutive depths = 16 pair words of the panel's row r,
+//           transposed (16 x 16 words, rows past the panel's zero) into 16 groups of MR words.
 template <bool TransA>
 void pack_a_panel(const float* A, Index lda, Index i0, Index rows, Index k0, Index kc, std::uint32_t* dst) {
   const Index pairs = (kc + 1) / 2;
-  for (Index p = 0; p < pairs; ++p) {
-    const Index k = k0 + 2 * p;
-    const bool has_hi = 2 * p + 1 < kc;
-    std::uint32_t* d = dst + p * kMR;
-    for (Index r = 0; r < rows; ++r) {
-      const float lo = TransA ? A[k * lda + i0 + r] : A[(i0 + r) * lda + k];
-      const float hi = has_hi ? (TransA ? A[(k + 1) * lda + i0 + r] : A[(i0 + r) * lda + k + 1]) : 0.0f;
-      d[r] = pair_word(lo, hi);
+  if constexpr (TransA) {
+    const __mmask16 m = first_lanes(rows), out = first_lanes(kMR);
+    for (Index p = 0; p < pairs; ++p) {
+      const float* lo = A + (k0 + 2 * p) * lda + i0;
+      const __m512 x0 = _mm512_maskz_loadu_ps(m, lo);
+      const __m512 x1 = 2 * p + 1 < kc ? _mm512_maskz_loadu_ps(m, lo + lda) : _mm512_setzero_ps();
+      _mm512_mask_storeu_epi32(dst + p * kMR, out, pair_rows(x0, x1));
     }
-    for (Index r = rows; r < kMR; ++r) d[r] = 0;
+  } else {
+    const __mmask16 out = first_lanes(kMR);
+    for (Index pb = 0; pb < pairs; pb += 16) {
+      const Index kn = std::min<Index>(32, kc - 2 * pb), pn = (kn + 1) / 2;
+      __m512 w[16];
+      for (Index r = 0; r < 16; ++r) {
+        const float* src = A + (i0 + r) * lda + k0 + 2 * pb;
+        w[r] = r < rows ? _mm512_castsi512_ps(pair_consecutive(_mm512_maskz_loadu_ps(first_lanes(kn), src),
+                                                               _mm512_maskz_loadu_ps(first_lanes(kn - 16), src + 16)))
+                        : _mm512_setzero_ps();
+      }
+      packed::transpose16(w);  // w[q] = pair pb + q of rows 0 .. MR-1
+      for (Index q = 0; q < pn; ++q) _mm512_mask_storeu_epi32(dst + (pb + q) * kMR, out, _mm512_castps_si512(w[q]));
+    }
   }
 }
 

@@ -21,6 +21,11 @@ using Index = std::ptrdiff_t;
 
 #if defined(__AVX512F__)
 // In-register transpose of 16 rows of 16 floats: r[i][j] -> r[j][i].
+// (GCC 12 warns, wrongly, that the shuffles' internal _mm512_undefined_ps is used uninitialised
+// once this is inlined into a caller whose rows are partly zero vectors.)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 inline void transpose16(__m512 r[16]) {
   __m512 t[16];
   for (int i = 0; i < 16; i += 2) {
@@ -46,6 +51,7 @@ inline void transpose16(__m512 r[16]) {
     r[i + 12] = _mm512_shuffle_f32x4(t[i + 4], t[i + 12], _MM_SHUFFLE(3, 1, 3, 1));
   }
 }
+#pragma GCC diagnostic pop
 
 // The transposing B pack in 16 x 16 tiles: stored rows j (columns of op(B)) are read 16 floats at a
 // time (masked at the depth's end), rows past `cols` are zeros; dst has stride NR.
@@ -66,8 +72,33 @@ void pack_bt_panel_avx512(const float* B, Index ldb, Index j0, Index cols, Index
 #endif
 
 // One MR-row panel of op(A): rows i0 .. i0+rows (rows <= MR), depth k0 .. k0+kc.
+// With AVX-512 (MR <= 16) it is vectorised: TransA, a masked load and store of MR values per depth;
+// otherwise 16 depths of each row loaded at once and transposed (16 x 16, rows past the panel's zero).
 template <Index MR, bool TransA>
 void pack_a_panel(const float* A, Index lda, Index i0, Index rows, Index k0, Index kc, float* dst) {
+#if defined(__AVX512F__)
+  if constexpr (MR <= 16) {
+    const auto lanes = [](Index n) {
+      return static_cast<__mmask16>(n >= 16 ? 0xFFFF : n <= 0 ? 0 : (1u << n) - 1u);
+    };
+    const __mmask16 out = lanes(MR);
+    if constexpr (TransA) {
+      const __mmask16 m = lanes(rows);
+      for (Index k = 0; k < kc; ++k)
+        _mm512_mask_storeu_ps(dst + k * MR, out, _mm512_maskz_loadu_ps(m, A + (k0 + k) * lda + i0));
+    } else {
+      for (Index kb = 0; kb < kc; kb += 16) {
+        const Index kn = std::min<Index>(16, kc - kb);
+        __m512 r[16];
+        for (Index i = 0; i < 16; ++i)
+          r[i] = i < rows ? _mm512_maskz_loadu_ps(lanes(kn), A + (i0 + i) * lda + k0 + kb) : _mm512_setzero_ps();
+        transpose16(r);  // r[k] = depth kb + k of rows 0 .. 15
+        for (Index k = 0; k < kn; ++k) _mm512_mask_storeu_ps(dst + (kb + k) * MR, out, r[k]);
+      }
+    }
+    return;
+  }
+#endif
   for (Index k = 0; k < kc; ++k) {
     float* d = dst + k * MR;
     if constexpr (TransA) {

@@ -5,6 +5,10 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 namespace ctnn::kernels {
 
@@ -15,8 +19,45 @@ struct PoolGeometry {
 
 // x: [N*C, H, W]  ->  y: [N*C, Ho, Wo]; argmax: index within the input plane of each maximum
 // (the first maximum in row-major window order wins, as in PyTorch).
-// The 2x2, stride-2 window of the classic CNN: four candidates in fixed order, branch-free so
-// the compiler vectorises it.
+// The 2x2, stride-2 window of the classic CNN: four candidates in fixed order, branch-free
+// (explicitly vectorised for float with AVX-512: the compiler did not vectorise the stride-2
+// loop, and a 15x15 -> 7x7 pool took 4-5x longer than reading its input).
+#if defined(__AVX512F__)
+// One output row of the 2x2 window in float, 16 outputs at a time: the even and odd columns of
+// the two input rows are split out of 32 loaded values (masked at the row's end) and compared in
+// the same order and with the same rule as the scalar loop below (v > max ordered, or v NaN).
+// r0, r1: input rows 2*oy and 2*oy+1; base: index of r0[0] in the plane; w: plane width.
+inline void maxpool2x2_row_avx512(const float* r0, const float* r1, std::int32_t base, std::int32_t w,
+                                  std::size_t wo, float* y, std::int32_t* argmax) {
+  const auto lanes = [](std::ptrdiff_t n) {
+    return static_cast<__mmask16>(n >= 16 ? 0xFFFF : n <= 0 ? 0 : (1u << n) - 1u);
+  };
+  const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  for (std::size_t ox = 0; ox < wo; ox += 16) {
+    const auto n = static_cast<std::ptrdiff_t>(std::min<std::size_t>(16, wo - ox));
+    const __mmask16 m0 = lanes(2 * n), m1 = lanes(2 * n - 16);
+    const __m512 p0 = _mm512_maskz_loadu_ps(m0, r0 + 2 * ox), p1 = _mm512_maskz_loadu_ps(m1, r0 + 2 * ox + 16);
+    const __m512 q0 = _mm512_maskz_loadu_ps(m0, r1 + 2 * ox), q1 = _mm512_maskz_loadu_ps(m1, r1 + 2 * ox + 16);
+    const __m512 a = _mm512_permutex2var_ps(p0, even, p1), b = _mm512_permutex2var_ps(p0, odd, p1);
+    const __m512 c = _mm512_permutex2var_ps(q0, even, q1), d = _mm512_permutex2var_ps(q0, odd, q1);
+    const __m512i col = _mm512_add_epi32(_mm512_set1_epi32(base + 2 * static_cast<std::int32_t>(ox)), even);
+    __m512 m = a;
+    __m512i i = col;
+    const auto take = [&](__m512 v, __m512i at) {
+      const __mmask16 t = _mm512_cmp_ps_mask(v, m, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+      m = _mm512_mask_mov_ps(m, t, v);
+      i = _mm512_mask_mov_epi32(i, t, at);
+    };
+    take(b, _mm512_add_epi32(col, _mm512_set1_epi32(1)));
+    take(c, _mm512_add_epi32(col, _mm512_set1_epi32(w)));
+    take(d, _mm512_add_epi32(col, _mm512_set1_epi32(w + 1)));
+    _mm512_mask_storeu_ps(y + ox, lanes(n), m);
+    _mm512_mask_storeu_epi32(argmax + ox, lanes(n), i);
+  }
+}
+#endif
+
 template <class T>
 void maxpool2x2_forward(const T* x, T* y, std::int32_t* argmax, const PoolGeometry& g) {
 #pragma omp parallel for schedule(static)
@@ -29,6 +70,12 @@ void maxpool2x2_forward(const T* x, T* y, std::int32_t* argmax, const PoolGeomet
       const T* r1 = r0 + g.w;
       const auto base = static_cast<std::int32_t>(2 * oy * g.w);
       const auto w = static_cast<std::int32_t>(g.w);
+#if defined(__AVX512F__)
+      if constexpr (std::is_same_v<T, float>) {
+        maxpool2x2_row_avx512(r0, r1, base, w, g.wo, yp + oy * g.wo, ap + oy * g.wo);
+        continue;
+      }
+#endif
       for (std::size_t ox = 0; ox < g.wo; ++ox) {
         const T a = r0[2 * ox], b = r0[2 * ox + 1], c = r1[2 * ox], d = r1[2 * ox + 1];
         const auto col = base + static_cast<std::int32_t>(2 * ox);

@@ -17,6 +17,29 @@ struct SGDOptions {
   bool nesterov = false;
 };
 
+// One tensor's torch.optim.SGD step with momentum buffer `buf` (options' momentum, dampening and
+// Nesterov; lr and weight decay are the tensor's group's). `first`: the optimizer's first step.
+// Also the update of Muon's SGD groups (optim/muon.hpp).
+template <class T>
+void sgd_update(ParamRef<T>& p, T* buf, double group_lr, double group_weight_decay, const SGDOptions& o, bool first) {
+  const T lr = static_cast<T>(group_lr), wd = static_cast<T>(group_weight_decay);
+  const T mu = static_cast<T>(o.momentum), damp = static_cast<T>(1 - o.dampening);
+  parallel_chunks(p.size, [&](std::size_t b, std::size_t e) {
+    const auto n = static_cast<Eigen::Index>(e - b);
+    kernels::ArrMap<T> w(p.value + b, n), m(buf + b, n);
+    kernels::ConstArrMap<T> g0(p.grad + b, n);
+    if (mu == T(0)) {
+      w -= lr * (g0 + wd * w);
+      return;
+    }
+    // PyTorch starts the momentum buffer at the first gradient (no dampening on step 1).
+    if (first) m = g0 + wd * w;
+    else m = mu * m + damp * (g0 + wd * w);
+    if (o.nesterov) w -= lr * ((g0 + wd * w) + mu * m);
+    else w -= lr * m;
+  });
+}
+
 template <class T>
 class SGD : public OptimizerBase<T> {
   using Base = OptimizerBase<T>;
@@ -34,29 +57,10 @@ class SGD : public OptimizerBase<T> {
   }
 
   void step() {
-    const T mu = static_cast<T>(options_.momentum), damp = static_cast<T>(1 - options_.dampening);
     const bool first = this->steps_ == 0;
-    for (const auto& group : this->groups_) {
-      const T lr = static_cast<T>(group.lr), wd = static_cast<T>(group.weight_decay);
-      for (std::size_t i = group.begin; i < group.end; ++i) {
-        auto& p = this->params_[i];
-        T* buf = this->slot(0, i);
-        parallel_chunks(p.size, [&](std::size_t b, std::size_t e) {
-          const auto n = static_cast<Eigen::Index>(e - b);
-          kernels::ArrMap<T> w(p.value + b, n), m(buf + b, n);
-          kernels::ConstArrMap<T> g0(p.grad + b, n);
-          if (mu == T(0)) {
-            w -= lr * (g0 + wd * w);
-            return;
-          }
-          // PyTorch starts the momentum buffer at the first gradient (no dampening on step 1).
-          if (first) m = g0 + wd * w;
-          else m = mu * m + damp * (g0 + wd * w);
-          if (options_.nesterov) w -= lr * ((g0 + wd * w) + mu * m);
-          else w -= lr * m;
-        });
-      }
-    }
+    for (const auto& group : this->groups_)
+      for (std::size_t i = group.begin; i < group.end; ++i)
+        sgd_update(this->params_[i], this->slot(0, i), group.lr, group.weight_decay, options_, first);
     ++this->steps_;
   }
 
