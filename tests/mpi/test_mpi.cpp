@@ -242,7 +242,8 @@ TEST_CASE("mpi.bucketed_overlap_is_bit_identical") {
 }
 
 // Started from different seeds, the processes are identical after broadcast_from_root(), and
-// stay identical through training (parameters; with SyncBatchNorm the running statistics too).
+// stay identical through training, parameters and running statistics, with SyncBatchNorm and
+// without (broadcast_buffers).
 TEST_CASE("mpi.broadcast_makes_processes_identical") {
   mpi::Communicator comm;
   Seed net{100 + static_cast<std::uint64_t>(comm.rank())};
@@ -255,12 +256,17 @@ TEST_CASE("mpi.broadcast_makes_processes_identical") {
   }
   CHECK(std::memcmp(net.parameter_data(), root_copy.parameter_data(), Seed::param_count * sizeof(float)) == 0);
   CHECK(std::memcmp(net.buffer_data(), root_copy.buffer_data(), Seed::buffer_count * sizeof(float)) == 0);
-  train_data_parallel(comm, net, {.sync_batchnorm = true});
-  std::vector<float> theirs(net.parameter_data(), net.parameter_data() + Seed::param_count);
-  theirs.insert(theirs.end(), net.buffer_data(), net.buffer_data() + Seed::buffer_count);
-  std::vector<float> mine = theirs;
-  comm.broadcast(std::span<float>(theirs));
-  CHECK(std::memcmp(mine.data(), theirs.data(), mine.size() * sizeof(float)) == 0);
+  for (const bool sync : {true, false}) {  // without sync, broadcast_buffers keeps the statistics alike
+    CAPTURE(sync);
+    train_data_parallel(comm, net, {.sync_batchnorm = sync});
+    std::vector<float> theirs(net.parameter_data(), net.parameter_data() + Seed::param_count);
+    theirs.insert(theirs.end(), net.buffer_data(), net.buffer_data() + Seed::buffer_count);
+    std::vector<float> mine = theirs;
+    comm.broadcast(std::span<float>(theirs));
+    CHECK(std::memcmp(mine.data(), theirs.data(), mine.size() * sizeof(float)) == 0);
+  }
+  CHECK(comm.any(comm.rank() == 1));
+  CHECK_FALSE(comm.any(false));
 }
 
 // Sharded evaluation sums the counts: the figures of the whole set.

@@ -126,6 +126,13 @@ class Communicator {
           "MPI_Allgather");
   }
   void barrier() const { check(MPI_Barrier(comm_), "MPI_Barrier"); }
+  // True on every process when `mine` is true on any: for decisions all processes must take
+  // alike (skip a step, stop), lest one leave a collective the others wait in.
+  bool any(bool mine) const {
+    int flag[1] = {mine ? 1 : 0};
+    allreduce_max(std::span<int>(flag));
+    return flag[0] != 0;
+  }
 
   // Drives the requests' progress (MPI_Testall); true when all have completed.
   static bool test_all(std::span<MPI_Request> requests) {

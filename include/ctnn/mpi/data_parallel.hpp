@@ -23,8 +23,12 @@
 // identical gradients, keeping the parameters identical (no parameter broadcast per step).
 //
 // With sync_batchnorm, BatchNorm statistics are those of the global batch (mpi/sync_batchnorm.hpp);
-// without, each process normalises its own slice (DDP's default) and the running statistics
-// differ between processes (rank 0's are the ones a trainer saves).
+// without, each process normalises its own slice (DDP's default), and after each step the
+// running statistics become rank 0's (DataParallelOptions::broadcast_buffers, as DDP does).
+// One backward per step, between begin_step() and finish_step() (no gradient accumulation:
+// the first backward's buckets are already being summed). Decisions that depend on one
+// process's figures (a non-finite loss) must be taken alike everywhere: check the gradients
+// after finish_step(), which are the same on every process, or use Communicator::any().
 //
 // The object must outlive the network's backward calls and stays where it is (the hook holds
 // its address); its destructor removes the hook and the BatchNorm sync from the network.
@@ -49,6 +53,10 @@ struct DataParallelOptions {
   // gradient in finish_step() (the same sums, bit for bit, with 2 processes).
   bool overlap = true;
   bool sync_batchnorm = false;  // SyncBatchNorm: the global batch's BatchNorm statistics
+  // Without sync_batchnorm: after each step every process's buffers (running statistics)
+  // become rank 0's, as DDP's broadcast_buffers does before each forward, so all processes
+  // evaluate, save and resume with the same statistics.
+  bool broadcast_buffers = true;
 };
 
 template <class Net>
@@ -105,6 +113,8 @@ class DataParallel {
       scale(0, Net::param_count);
       comm_->allreduce_sum(std::span<T>(net_->gradient_data(), Net::param_count));
     }
+    if (options_.broadcast_buffers && !options_.sync_batchnorm && Net::buffer_count > 0)
+      comm_->broadcast(std::span<T>(net_->buffer_data(), Net::buffer_count));
     wait_seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     started_ = 0;
     in_step_ = false;
