@@ -18,8 +18,9 @@
 CTNN_BUILD_PACKAGES=(cmake g++ make libeigen3-dev libxsimd-dev doctest-dev libcli11-dev libbenchmark-dev
                      nlohmann-json3-dev libpng-dev libjpeg62-turbo-dev xz-utils ca-certificates curl gnuplot-nox)
 # What only the tests add: Python with onnx (onnx.checker) and OpenCV's dnn module, the consumers
-# the ONNX export is checked against.
-CTNN_TEST_PACKAGES=(python3 python3-numpy python3-onnx python3-opencv)
+# the ONNX export is checked against; Open MPI (an MPI found by CMake defines ctnn::mpi, and the
+# tests run data-parallel training under mpirun; the build works without it).
+CTNN_TEST_PACKAGES=(python3 python3-numpy python3-onnx python3-opencv libopenmpi-dev openmpi-bin)
 
 ctnn_missing_packages() {
   local p

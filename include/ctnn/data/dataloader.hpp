@@ -47,6 +47,7 @@
 #include "ctnn/core/shape.hpp"
 #include "ctnn/core/tensor.hpp"
 #include "ctnn/data/image_set.hpp"
+#include "ctnn/data/shard.hpp"
 #include "ctnn/data/tensor_dataset.hpp"
 #include "ctnn/data/transforms.hpp"
 
@@ -88,6 +89,9 @@ struct LoaderOptions {
   bool drop_last = false;   // drop the last batch if it is smaller than batch_size
   std::uint64_t seed = 0;   // shuffling and random transforms
   bool prefetch = true;     // prepare the next batch in a background thread
+  // Data-parallel training (data/shard.hpp): this process's slice of every batch, batch_size
+  // being the global batch. Order and augmentation are those of the one-process loader.
+  Shard shard{};
 };
 
 template <SampleShape S>
@@ -97,6 +101,7 @@ struct Batch {
   std::span<const std::size_t> indices;   // the images' indices in the ImageSet
   std::uint64_t epoch = 0;
   std::size_t number = 0;                 // 0-based batch number within the epoch
+  std::size_t global_size = 0;            // images of the whole batch over every shard (size() unless sharded)
 
   std::size_t size() const noexcept { return images.batch(); }
 };
@@ -132,7 +137,13 @@ class DataLoader {
                                   std::to_string(detail::samples_of(set).size()) + " values for " +
                                   std::to_string(set.size()) + " labels (expected " +
                                   std::to_string(set.size() * input_shape::size) + ")");
-    const std::size_t cap = std::min(opt_.batch_size, std::max<std::size_t>(set.size(), 1));
+    check_global_batch(opt_.batch_size, opt_.shard);
+    if (const std::size_t last = set.size() % opt_.batch_size; !opt_.drop_last && last != 0 && last < opt_.shard.count)
+      throw std::invalid_argument("ctnn::data::DataLoader: the last batch holds " + std::to_string(last) +
+                                  " images, fewer than the " + std::to_string(opt_.shard.count) +
+                                  " processes sharing it; set drop_last or another batch size");
+    const std::size_t global_cap = std::min(opt_.batch_size, std::max<std::size_t>(set.size(), 1));
+    const std::size_t cap = (global_cap + opt_.shard.count - 1) / opt_.shard.count;
     for (auto& s : slots_) {
       s.batch.images.resize(cap);
       s.labels.reserve(cap);
@@ -263,8 +274,9 @@ class DataLoader {
 
   void fill(std::uint64_t e, std::span<const std::size_t> ord, std::size_t b, batch_type& out,
             std::vector<std::int32_t>& labels, std::vector<std::size_t>& indices) const {
-    const std::size_t first = b * opt_.batch_size;
-    const std::size_t n = std::min(opt_.batch_size, ord.size() - first);
+    const std::size_t global = std::min(opt_.batch_size, ord.size() - b * opt_.batch_size);
+    const Slice slice = shard_slice(global, opt_.shard);
+    const std::size_t first = b * opt_.batch_size + slice.begin, n = slice.size;
     out.images.resize(n);
     labels.resize(n);
     indices.resize(n);
@@ -282,6 +294,7 @@ class DataLoader {
     out.indices = std::span<const std::size_t>(indices.data(), n);
     out.epoch = e;
     out.number = b;
+    out.global_size = global;
   }
   void fill_slot(std::size_t b, Slot& s) { fill(epoch_, order_, b, s.batch, s.labels, s.indices); }
 

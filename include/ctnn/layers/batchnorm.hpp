@@ -4,6 +4,10 @@
 // BatchNormWith<BatchNormOptions{...}> changes those: momentum and eps as in PyTorch,
 // affine = false (no weight, no bias), or learn_weight = false (the weight stays at 1, as with
 // `bn.weight.requires_grad = False`; it is then a saved buffer named "weight", not a parameter).
+// SyncBatchNorm is a run-time switch of the whole network, not an option of the type: while its
+// Context holds a BatchNormSync (Sequential::set_batchnorm_sync; ctnn/mpi/sync_batchnorm.hpp
+// makes one over MPI), every BatchNorm in train mode combines its per-channel statistics, and
+// the backward's two per-channel sums, with the other processes' (torch.nn.SyncBatchNorm).
 #include <cstddef>
 #include <cstring>
 
@@ -13,6 +17,21 @@
 #include "ctnn/layers/layer.hpp"
 
 namespace ctnn {
+
+// What a BatchNorm layer asks of the other processes when its statistics are synchronised. Every
+// process calls these in the same order (each BatchNorm's forward, then its backward), so an
+// implementation is a collective per call.
+class BatchNormSync {
+ public:
+  virtual ~BatchNormSync() = default;
+  // mean[c], var[c] (biased) of this process's `count` values per channel -> the same moments
+  // over every process's values; returns the total count per channel.
+  virtual double combine_moments(double count, double* mean, double* var, std::size_t channels) = 0;
+  // sums[i]: sums over this process's values of the gradient at a BatchNorm's output -> the sums
+  // over every process, expressed in this process's gradient scale (each process's loss is the
+  // mean over its own slice; see DataParallel::begin_step).
+  virtual void combine_gradient_sums(double* sums, std::size_t n) = 0;
+};
 
 struct BatchNormOptions {
   double momentum = 0.1;
@@ -109,7 +128,15 @@ class BatchNormLayer {
   template <bool Relu>
   void forward_impl(const T* x, T* y, std::size_t n, Context& ctx) {
     const kernels::BatchNormGeometry g{n, C, In::plane};
-    if (ctx.mode == Mode::train) {
+    sync_ = ctx.mode == Mode::train ? ctx.batchnorm_sync : nullptr;  // the backward follows its forward
+    if (sync_) {
+      double* mean = sync_work_;
+      double* var = sync_work_ + C;
+      kernels::batchnorm_moments(x, g, mean, var);
+      sync_count_ = sync_->combine_moments(static_cast<double>(n * In::plane), mean, var, C);
+      kernels::batchnorm_normalize_train<Relu>(x, mean, var, sync_count_, gamma(), beta(), y, save_mean_, save_invstd_,
+                                               running_mean_, running_var_, g, momentum, eps);
+    } else if (ctx.mode == Mode::train) {
       kernels::batchnorm_forward_train<Relu>(x, gamma(), beta(), y, save_mean_, save_invstd_, running_mean_,
                                              running_var_, g, momentum, eps);
     } else {
@@ -121,7 +148,16 @@ class BatchNormLayer {
   template <bool Relu>
   void backward_impl(const T* x, const T* dy, const T* relu_y, T* dx, std::size_t n) {
     const kernels::BatchNormGeometry g{n, C, In::plane};
-    if (last_mode_ == Mode::train) {
+    if (sync_) {
+      double* sum_dy = sync_work_;
+      double* sum_dy_xhat = sync_work_ + C;
+      kernels::batchnorm_grad_sums<Relu>(x, dy, relu_y, dx, dgamma(), dbeta(), save_mean_, save_invstd_, g, sum_dy,
+                                         sum_dy_xhat);
+      if (!dx) return;  // the same on every process (the network's first layer), so no call is skipped on one alone
+      sync_->combine_gradient_sums(sync_work_, 2 * C);
+      for (std::size_t i = 0; i < 2 * C; ++i) sync_work_[i] /= sync_count_;
+      kernels::batchnorm_input_grad<Relu>(x, gamma(), dy, dx, save_mean_, save_invstd_, g, sum_dy, sum_dy_xhat);
+    } else if (last_mode_ == Mode::train) {
       kernels::batchnorm_backward_train<Relu>(x, gamma(), dy, relu_y, dx, dgamma(), dbeta(), save_mean_, save_invstd_, g);
     } else {
       kernels::batchnorm_backward_eval<Relu>(x, gamma(), dy, relu_y, dx, dgamma(), dbeta(), running_mean_, running_var_, g,
@@ -136,6 +172,9 @@ class BatchNormLayer {
   T save_mean_[C]{};
   T save_invstd_[C]{};
   Mode last_mode_ = Mode::train;
+  BatchNormSync* sync_ = nullptr;  // set by a synchronised train-mode forward
+  double sync_count_ = 0;          // values per channel over every process
+  double sync_work_[2 * C]{};      // the per-channel figures exchanged
 };
 
 template <BatchNormOptions O>

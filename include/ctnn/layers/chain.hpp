@@ -52,6 +52,15 @@ template <class L>
 concept relu_layer = requires { requires L::is_relu; };
 }  // namespace detail
 
+// Told by a network's backward, layer by layer from the last, that the gradients of the
+// parameters [begin, end) (offsets into the network's arena) are final: what data-parallel
+// training uses to start reducing them while the backward goes on (ctnn/mpi/data_parallel.hpp).
+// Unset (the default) it costs one test of a null pointer per layer and backward.
+struct GradientHook {
+  void (*ready)(void* self, std::size_t begin, std::size_t end) = nullptr;
+  void* self = nullptr;
+};
+
 template <class T, class InShape, std::size_t Position, std::size_t Step, class... Specs>
 class Chain {
   using Binder = detail::bind_layers<T, InShape, Position, Step, Specs...>;
@@ -170,6 +179,9 @@ class Chain {
     backward_from<depth - 1>(dy, 0, dx, ctx);
   }
 
+  // Only a network's own chain (Step 1) calls it; blocks report as one layer of it.
+  void set_gradient_hook(GradientHook hook) { hook_ = hook; }
+
   template <std::size_t I>
   layer_type<I>& layer() { return std::get<I>(layers_); }
   const T* output() const { return activations_[depth - 1].data(); }
@@ -206,6 +218,8 @@ class Chain {
     } else {
       std::get<I>(layers_).backward(layer_input<I>(), activations_[I].data(), dy, dx, n_, ctx);
     }
+    if constexpr (Step == 1 && param_offsets[I + 1] > param_offsets[first])
+      if (hook_.ready) hook_.ready(hook_.self, param_offsets[first], param_offsets[I + 1]);
     if constexpr (first > 0) backward_from<first - 1>(dx, 1 - free, dx_out, ctx);
   }
 
@@ -214,6 +228,7 @@ class Chain {
   std::array<AlignedBuffer<T>, 2> grad_ping_pong_;
   const T* input_ = nullptr;
   std::size_t n_ = 0;
+  GradientHook hook_{};
 };
 
 }  // namespace ctnn

@@ -17,12 +17,17 @@ namespace ctnn {
 
 enum class Mode { train, eval };
 
+class BatchNormSync;  // layers/batchnorm.hpp: BatchNorm statistics shared across processes
+
 struct Context {
   Mode mode = Mode::train;
   Rng* rng = nullptr;  // for stochastic layers (Dropout)
   // The GEMMs' precision in Conv (Groups = 1) and Linear (core/precision.hpp); every other layer,
   // BatchNorm's statistics and the loss compute in fp32 whatever it is.
   Precision precision = Precision::fp32;
+  // When set, BatchNorm in train mode combines its statistics with other processes' through it
+  // (SyncBatchNorm; Sequential::set_batchnorm_sync).
+  BatchNormSync* batchnorm_sync = nullptr;
 };
 
 // What a layer without trainable parameters or saved state declares (ReLU, pooling, ...).

@@ -92,6 +92,11 @@ class BasicSequential {
   // (bf16 inputs, fp32 accumulation; parameters, gradients, BatchNorm and the loss stay fp32).
   void set_precision(Precision p) { ctx_.precision = p; }
   Precision precision() const { return ctx_.precision; }
+  // SyncBatchNorm (layers/batchnorm.hpp): every BatchNorm in train mode shares its statistics
+  // through `sync` (null: each process normalises its own batch, the default).
+  void set_batchnorm_sync(BatchNormSync* sync) { ctx_.batchnorm_sync = sync; }
+  // Called during backward() as each layer's parameter gradients become final (layers/chain.hpp).
+  void set_gradient_hook(GradientHook hook) { body_.set_gradient_hook(hook); }
 
   // x: [N, in_shape]. The input must stay alive and unchanged until backward() has run.
   TensorView<out_shape, const T> forward(TensorView<in_shape, const T> x) {
