@@ -61,6 +61,8 @@ struct Recipe {
   std::string augment;    // none | crop-flip | crop-flip-rotate
   double label_smoothing = 0.0;
   int tta = 2;            // final evaluation: 0 none, 1 mirror, 2 mirror + 1-pixel shifts, 3 ten views
+  bool schedule_per_epoch = true;  // --schedule-unit epoch: stepped once per epoch, as torch's scheduler.step()
+  bool nesterov = true;            // with sgd and momentum > 0 (--nesterov)
 };
 
 // Adam, lr 1e-3 annealed towards 0 by a per-epoch cosine. Not SGD: the final Linear reads 1,152

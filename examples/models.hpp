@@ -2,7 +2,10 @@
 // The trainer's model presets. Each is a network type plus the training recipe that is its
 // default on the command line.
 #include <cstddef>
+#include <stdexcept>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <ctnn/ctnn.hpp>
 #include <ctnn/models/airbench.hpp>
@@ -58,6 +61,7 @@ struct Recipe {
   int whiten_bias_epochs = 0;        // ... whose bias trains for this many epochs only
   bool dirac = false;                // 3x3 convs start with dirac_ on their first Cin filters
   bool drop_last = false;            // drop the last, smaller training batch of each epoch
+  bool schedule_per_epoch = false;   // --schedule-unit: the schedule is applied before every step
 };
 
 // The coursework's tuned run: Adam, lr 1e-3, batch 32, 5 epochs.
@@ -95,6 +99,44 @@ inline Recipe resnet9_recipe() {
   r.nesterov = true;
   r.drop_last = true;
   return r;
+}
+
+// The CIFAR-10 presets by name: the one table train_cifar10 (--model, recipes, --sweep model=)
+// and predict (--arch) read.
+struct CifarPreset {
+  const char* name;
+  const char* help;
+  Recipe (*recipe)();
+};
+inline const CifarPreset kCifarPresets[] = {
+    {"seed", "the coursework CNN: 2 conv blocks", [] { return seed_recipe; }},
+    {"seed3", "seed with 3 blocks", [] { return seed_recipe; }},
+    {"seed4", "seed with 4 blocks", [] { return seed_recipe; }},
+    {"airbench", "airbench94: whitening conv + 3 conv groups, 94 % in 10 epochs", airbench_recipe},
+    {"resnet9", "Page's ResNet-9 with residual blocks", resnet9_recipe},
+};
+
+inline std::vector<std::string> cifar_model_names() {
+  std::vector<std::string> names;
+  for (const auto& p : kCifarPresets) names.emplace_back(p.name);
+  return names;
+}
+
+inline const CifarPreset& cifar_preset(std::string_view name) {
+  for (const auto& p : kCifarPresets)
+    if (name == p.name) return p;
+  throw std::invalid_argument("unknown CIFAR-10 model '" + std::string(name) + "'");
+}
+
+// Calls f.template operator()<Net>() with the network type of the preset `name`.
+template <class F>
+decltype(auto) with_cifar_network(std::string_view name, F&& f) {
+  if (name == "seed3") return f.template operator()<Seed3>();
+  if (name == "seed4") return f.template operator()<Seed4>();
+  if (name == "airbench") return f.template operator()<Airbench>();
+  if (name == "resnet9") return f.template operator()<ResNet9>();
+  cifar_preset(name);  // throws for an unknown name
+  return f.template operator()<Seed>();
 }
 
 }  // namespace presets

@@ -282,11 +282,14 @@ int main(int argc, char** argv) {
       ->type_name("FILE");
   app.add_flag("--logits", o.logits, "Print each image's logits (full precision) instead of the top classes or accuracy");
   app.add_option("--top-k", o.top_k, "Classes to print per image")->check(CLI::Range(1, 1000))->capture_default_str();
+  std::vector<std::string> archs = presets::cifar_model_names();
+  archs.insert(archs.end(), {"fer2013-fast", "fer2013-strong"});
+  std::string arch_list;
+  for (const auto& a : archs) arch_list += (arch_list.empty() ? "" : " | ") + a;
   app.add_option("--arch", o.arch,
-                 "Architecture: seed | seed3 | seed4 | airbench | resnet9 | fer2013-fast | fer2013-strong (default: "
-                 "the model file's \"ctnn.model\", else the one of seed, seed3, seed4 and the FER2013 ones whose "
-                 "tensors the file holds)")
-      ->check(CLI::IsMember({"seed", "seed3", "seed4", "airbench", "resnet9", "fer2013-fast", "fer2013-strong"}));
+                 "Architecture: " + arch_list + " (default: the model file's \"ctnn.model\", else the one of seed, "
+                 "seed3, seed4 and the FER2013 ones whose tensors the file holds)")
+      ->check(CLI::IsMember(archs));
   app.add_option("--normalize", o.normalize,
                  "CIFAR-10 models: cifar | half (default: the model file's \"ctnn.normalize\", else cifar)")
       ->check(CLI::IsMember({"cifar", "half"}));
@@ -321,17 +324,18 @@ int main(int argc, char** argv) {
              : fits(fer_presets::Strong(0))      ? "fer2013-strong"
                                                  : "seed";
     }
-    if (arch == "seed") return run<presets::Seed>(o, file, arch);
-    if (arch == "seed3") return run<presets::Seed3>(o, file, arch);
-    if (arch == "seed4") return run<presets::Seed4>(o, file, arch);
-    if (arch == "airbench") return run<presets::Airbench>(o, file, arch);
-    if (arch == "resnet9") return run<presets::ResNet9>(o, file, arch);
+    const auto cifar_names = presets::cifar_model_names();
+    if (std::find(cifar_names.begin(), cifar_names.end(), arch) != cifar_names.end())
+      return presets::with_cifar_network(arch, [&]<class Net>() { return run<Net>(o, file, arch); });
     if (arch == "fer2013-fast") return run<fer_presets::Fast>(o, file, arch);
     if (arch == "fer2013-strong") return run<fer_presets::Strong>(o, file, arch);
     if (arch.rfind("images-", 0) == 0) return run_image_model(o, file, arch);
-    throw std::runtime_error("model file '" + o.model_file + "' is a '" + arch +
-                             "' model; this program knows: seed, seed3, seed4, airbench, resnet9, fer2013-fast, "
-                             "fer2013-strong (pass --arch to override)");
+    throw std::runtime_error("model file '" + o.model_file + "' is a '" + arch + "' model; this program knows: " +
+                             [&] {
+                               std::string list;
+                               for (const auto& a : archs) list += (list.empty() ? "" : ", ") + a;
+                               return list;
+                             }() + " (pass --arch to override)");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -8,6 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,7 +17,10 @@
 #include <ctnn/core/precision.hpp>
 #include <ctnn/data/image_set.hpp>
 #include <ctnn/io/onnx.hpp>
+#include <ctnn/optim/schedule.hpp>
 #include <ctnn/train/loop.hpp>
+#include <ctnn/train/trainer_options.hpp>
+#include <ctnn/train/tta.hpp>
 
 namespace trainer {
 
@@ -117,6 +122,97 @@ void save_onnx(const RunOptions& o, Net& net, const Normalize& normalize, const 
   if (o.save_onnx.empty()) return;
   ctnn::io::save_onnx(net, o.save_onnx, ctnn::io::onnx_options(normalize, classes, model));
   std::printf("ONNX model written to %s\n", o.save_onnx.c_str());
+}
+
+// The recipe options both trainers take, spelled and meaning the same in both: unset
+// (std::nullopt) takes the model preset's value (Recipe, examples/models.hpp, fer_models.hpp).
+struct RecipeFlags {
+  std::optional<int> epochs;
+  std::optional<std::size_t> batch_size;
+  std::optional<double> lr, momentum, weight_decay, label_smoothing;
+  std::optional<std::string> optimizer, augment, schedule, schedule_unit, nesterov;
+  std::optional<int> tta;
+  std::string checkpoint_dir, resume_dir;
+  long long interrupt_after = 0;  // test hook: raise SIGINT after this many training batches
+};
+
+// The preset's recipe with every option the user set put in.
+template <class Recipe>
+Recipe apply_flags(Recipe r, const RecipeFlags& f) {
+  if (f.epochs) r.epochs = *f.epochs;
+  if (f.batch_size) r.batch_size = *f.batch_size;
+  if (f.lr) r.lr = *f.lr;
+  if (f.optimizer) r.optimizer = *f.optimizer;
+  if (f.momentum) r.momentum = *f.momentum;
+  if (f.weight_decay) r.weight_decay = *f.weight_decay;
+  if (f.augment) r.augment = *f.augment;
+  if (f.schedule) r.schedule = *f.schedule;
+  if (f.schedule_unit) r.schedule_per_epoch = *f.schedule_unit == "epoch";
+  if (f.label_smoothing) r.label_smoothing = *f.label_smoothing;
+  if (f.tta) r.tta = *f.tta;
+  if (f.nesterov) r.nesterov = *f.nesterov == "on";
+  return r;
+}
+
+// Adds the recipe options; `defaults` holds each one's preset defaults for its help, by option
+// name without dashes ("epochs": "seed: 5").
+inline void add_recipe_options(CLI::App& app, RecipeFlags& f, const std::vector<std::string>& augments,
+                               const std::map<std::string, std::string>& defaults) {
+  const auto help = [&](const std::string& name, const std::string& text) {
+    const auto it = defaults.find(name);
+    return it == defaults.end() ? text : text + " (" + it->second + ")";
+  };
+  app.add_option("--epochs", f.epochs, help("epochs", "Epochs to train"))->check(CLI::Range(1, 100000));
+  app.add_option("--batch-size", f.batch_size, help("batch-size", "Mini-batch size"))->check(CLI::Range(1, 65536));
+  app.add_option("--lr", f.lr, help("lr", "Learning rate (the schedule's peak)"))->check(positive);
+  app.add_option("--optimizer", f.optimizer, help("optimizer", "sgd | adam | adamw"))
+      ->check(CLI::IsMember({"sgd", "adam", "adamw"}));
+  app.add_option("--momentum", f.momentum, help("momentum", "SGD momentum"))->check(CLI::Range(0.0, 1.0));
+  app.add_option("--nesterov", f.nesterov, help("nesterov", "Nesterov momentum for sgd: on | off"))
+      ->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--weight-decay", f.weight_decay,
+                 help("weight-decay", "Weight decay: L2 for sgd/adam, decoupled for adamw"))
+      ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--augment", f.augment, help("augment", "Training transform"))->check(CLI::IsMember(augments));
+  app.add_option("--schedule", f.schedule,
+                 help("schedule", std::string("Learning-rate schedule: ") + ctnn::schedule_grammar +
+                                      "; its lengths count --schedule-unit"));
+  app.add_option("--schedule-unit", f.schedule_unit,
+                 help("schedule-unit", "step: the schedule is applied before every optimizer step | epoch: once "
+                                       "before every epoch (torch's scheduler.step() per epoch)"))
+      ->check(CLI::IsMember({"step", "epoch"}));
+  app.add_option("--label-smoothing", f.label_smoothing, help("label-smoothing", "Label smoothing of the cross-entropy"))
+      ->check(CLI::Range(0.0, 0.999));
+  app.add_option("--tta", f.tta,
+                 help("tta", "Test-time augmentation of the final evaluation: 0 none, 1 mirror, 2 mirror + 1-pixel "
+                             "diagonal shifts, 3 ten views (mirror x centre + four 2-pixel diagonal shifts)"))
+      ->check(CLI::Range(0, ctnn::train::kMaxTtaLevel));
+  app.add_option("--checkpoint", f.checkpoint_dir,
+                 "Write DIR/checkpoint.safetensors after every epoch (and on Ctrl-C, after the current step)")
+      ->type_name("DIR");
+  app.add_option("--resume", f.resume_dir, "Continue the run checkpointed in DIR (same options; keeps checkpointing there)")
+      ->type_name("DIR");
+  app.add_option("--interrupt-after", f.interrupt_after, "Testing: raise SIGINT after N training steps")
+      ->group("")
+      ->check(CLI::Range(1LL, 1LL << 60));
+}
+
+// The trainer options every program sets the same way from the recipe and run options.
+template <class Recipe>
+ctnn::train::TrainerOptions trainer_options(const RunOptions& o, const RecipeFlags& f, const Recipe& r,
+                                            long long steps_per_epoch) {
+  ctnn::train::TrainerOptions t;
+  t.epochs = r.epochs;
+  const bool per_epoch = r.schedule_per_epoch;
+  t.schedule_unit = per_epoch ? ctnn::train::ScheduleUnit::epoch : ctnn::train::ScheduleUnit::step;
+  t.schedule = ctnn::parse_schedule(r.schedule, {.total_steps = per_epoch ? r.epochs : steps_per_epoch * r.epochs,
+                                                 .steps_per_epoch = per_epoch ? 1 : steps_per_epoch});
+  t.step = {.loss = {.label_smoothing = r.label_smoothing}, .on_non_finite = on_non_finite(o)};
+  if (!f.checkpoint_dir.empty()) t.checkpoint_dir = f.checkpoint_dir;
+  if (!f.resume_dir.empty()) t.resume_dir = f.resume_dir;
+  if (f.interrupt_after > 0) t.interrupt_after_batches = f.interrupt_after;
+  if (!o.metrics.empty()) t.metrics_csv = o.metrics;
+  return t;
 }
 
 }  // namespace trainer

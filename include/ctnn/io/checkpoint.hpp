@@ -26,6 +26,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "ctnn/core/random.hpp"
 #include "ctnn/io/safetensors.hpp"
@@ -38,6 +39,15 @@ struct CheckpointState {
   std::int64_t optimizer_steps = 0;  // set from the optimizer by save_checkpoint
   Rng::State rng{};                  // the network's random state (Dropout masks)
   std::map<std::string, std::string> metadata{};  // the trainer's own entries (recipe, running sums, ...)
+};
+
+// A tensor a trainer keeps beside the network's (Lookahead's slow weights, an EMA): saved from
+// `data`, and loaded into it after its size was checked.
+template <class T>
+struct CheckpointTensor {
+  std::string name;
+  T* data = nullptr;
+  std::size_t size = 0;
 };
 
 inline constexpr const char* kCheckpointVersion = "1";
@@ -95,7 +105,8 @@ inline std::int64_t parse_count(const File& f, const std::string& key) {
 
 // The bytes of a checkpoint file.
 template <class Net, class Optimizer>
-std::string checkpoint_bytes(Net& net, Optimizer& optimizer, const CheckpointState& state) {
+std::string checkpoint_bytes(Net& net, Optimizer& optimizer, const CheckpointState& state,
+                             const std::vector<CheckpointTensor<typename Net::scalar>>& extra = {}) {
   using T = typename Net::scalar;
   Writer w;
   SaveOptions options;
@@ -103,6 +114,7 @@ std::string checkpoint_bytes(Net& net, Optimizer& optimizer, const CheckpointSta
   add_network(w, net, options);
   auto& s = optimizer.state();
   w.add<T>(kOptimizerStateName, {s.size()}, s.data(), s.size());
+  for (const auto& e : extra) w.add<T>(e.name, {e.size}, e.data, e.size);
   for (const auto& [k, v] : state.metadata) w.metadata()[k] = v;
   w.metadata()["ctnn.checkpoint"] = kCheckpointVersion;
   w.metadata()["ctnn.epoch"] = std::to_string(state.epoch);
@@ -114,20 +126,23 @@ std::string checkpoint_bytes(Net& net, Optimizer& optimizer, const CheckpointSta
 
 // Writes a checkpoint to `path` atomically (creating its folder if needed).
 template <class Net, class Optimizer>
-void save_checkpoint(const std::filesystem::path& path, Net& net, Optimizer& optimizer, const CheckpointState& state) {
+void save_checkpoint(const std::filesystem::path& path, Net& net, Optimizer& optimizer, const CheckpointState& state,
+                     const std::vector<CheckpointTensor<typename Net::scalar>>& extra = {}) {
   if (path.has_parent_path()) {
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
     if (ec) throw Error("cannot create checkpoint folder " + detail::quote(path.parent_path().string()) + ": " + ec.message());
   }
-  write_file_atomically(path, checkpoint_bytes(net, optimizer, state));
+  write_file_atomically(path, checkpoint_bytes(net, optimizer, state, extra));
 }
 
 // Restores the network (parameters, running statistics, random state) and the optimizer
 // (state arena, step count) from a parsed checkpoint, and returns the rest. Nothing changes
-// unless the whole file matches.
+// unless the whole file matches. `extra` names the caller's own tensors, which must be there
+// with these sizes (and are filled in).
 template <class Net, class Optimizer>
-CheckpointState load_checkpoint(const File& f, Net& net, Optimizer& optimizer) {
+CheckpointState load_checkpoint(const File& f, Net& net, Optimizer& optimizer,
+                                const std::vector<CheckpointTensor<typename Net::scalar>>& extra = {}) {
   using T = typename Net::scalar;
   const auto& meta = f.metadata();
   const auto version = meta.find("ctnn.checkpoint");
@@ -153,8 +168,18 @@ CheckpointState load_checkpoint(const File& f, Net& net, Optimizer& optimizer) {
     throw Error(f.where(kOptimizerStateName) + " is " + opt->dtype + " " + shape_string(opt->shape) +
                 ", this optimizer's state is " + std::string(dtype_of<T>()) + " [" + std::to_string(s.size()) +
                 "] (a different optimizer or network?)");
-  // Besides the optimizer state, only the network's own tensors (ctnn names) may be there.
+  for (const auto& e : extra) {
+    const TensorEntry* t = f.find(e.name);
+    if (!t)
+      throw Error("checkpoint " + detail::quote(f.source()) + ": tensor " + detail::quote(e.name) +
+                  " is missing (the checkpoint was written by a run without it)");
+    if (t->dtype != dtype_of<T>() || t->shape.size() != 1 || t->shape[0] != e.size)
+      throw Error(f.where(e.name) + " is " + t->dtype + " " + shape_string(t->shape) + ", this run expects " +
+                  std::string(dtype_of<T>()) + " [" + std::to_string(e.size) + "] (a different network?)");
+  }
+  // Besides the optimizer state and the caller's tensors, only the network's own tensors (ctnn names) may be there.
   std::set<std::string, std::less<>> known{kOptimizerStateName};
+  for (const auto& e : extra) known.insert(e.name);
   for (const auto& p : net.parameters()) known.insert(p.name);
   for (const auto& b : net.buffers()) {
     known.insert(b.name);
@@ -169,6 +194,7 @@ CheckpointState load_checkpoint(const File& f, Net& net, Optimizer& optimizer) {
   lo.allow_unexpected = true;
   load(net, f, lo);  // checks the network's tensors, then copies them
   f.copy_to(*opt, s.data(), s.size());
+  for (const auto& e : extra) f.copy_to(*f.find(e.name), e.data, e.size);
   optimizer.set_steps(st.optimizer_steps);
   net.rng().set_state(st.rng);
   for (const auto& [k, v] : meta)
@@ -177,8 +203,9 @@ CheckpointState load_checkpoint(const File& f, Net& net, Optimizer& optimizer) {
 }
 
 template <class Net, class Optimizer>
-CheckpointState load_checkpoint(const std::filesystem::path& path, Net& net, Optimizer& optimizer) {
-  return load_checkpoint(File::read(path), net, optimizer);
+CheckpointState load_checkpoint(const std::filesystem::path& path, Net& net, Optimizer& optimizer,
+                                const std::vector<CheckpointTensor<typename Net::scalar>>& extra = {}) {
+  return load_checkpoint(File::read(path), net, optimizer, extra);
 }
 
 }  // namespace ctnn::io

@@ -160,6 +160,13 @@ class WeightEMA {
   // Tensor i's average (parameters in the order given, then buffers); the live values while swapped.
   const T* average(std::size_t i) const { return shadow_.copy(i); }
 
+  // For checkpoints (train/train_checkpoint.hpp): the averages as written and restored, and the
+  // update count (the first update copies).
+  std::size_t tensors() const { return shadow_.tensors(); }
+  std::size_t size(std::size_t i) const { return shadow_.size(i); }
+  T* average_data(std::size_t i) { return shadow_.copy(i); }
+  void set_updates(long long n) { updates_ = n; }
+
  private:
   double decay_;
   detail::ShadowCopy<T> shadow_;
@@ -207,6 +214,12 @@ class Lookahead {
   long long k() const { return k_; }
   long long syncs() const { return syncs_; }
   const T* slow(std::size_t i) const { return slow_.copy(i); }
+
+  // For checkpoints (train/train_checkpoint.hpp): the slow weights as written and restored.
+  std::size_t tensors() const { return slow_.tensors(); }
+  std::size_t size(std::size_t i) const { return slow_.size(i); }
+  T* slow_data(std::size_t i) { return slow_.copy(i); }
+  void set_syncs(long long n) { syncs_ = n; }
 
  private:
   long long k_;

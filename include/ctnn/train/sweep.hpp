@@ -3,11 +3,18 @@
 // Parsing is strict: an unknown key, an empty or repeated value, or a value its key's check
 // rejects is an error that quotes the spec and says what was expected.
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "ctnn/train/metrics.hpp"
 
 namespace ctnn::train {
 
@@ -87,6 +94,64 @@ inline SweepValueCheck check_one_of(std::vector<std::string> allowed) {
     for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
     return "must be one of " + list;
   };
+}
+
+// The rows of a metrics file MetricsFile wrote; none if it is absent or not one (a sweep then
+// runs that setting again).
+inline std::vector<EpochMetrics> read_metrics_csv(const std::filesystem::path& path) {
+  std::vector<EpochMetrics> rows;
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line) || line != MetricsFile::header) return rows;
+  while (std::getline(in, line)) {
+    EpochMetrics m;
+    double* fields[] = {&m.train_loss, &m.train_accuracy, &m.test_loss, &m.test_accuracy, &m.seconds, &m.images_per_second};
+    const char* p = line.data();
+    const char* end = line.data() + line.size();
+    auto r = std::from_chars(p, end, m.epoch);
+    bool ok = r.ec == std::errc();
+    for (double* f : fields) {
+      if (!ok || r.ptr == end || *r.ptr != ',') {
+        ok = false;
+        break;
+      }
+      r = std::from_chars(r.ptr + 1, end, *f);
+      ok = r.ec == std::errc();
+    }
+    if (!ok || r.ptr != end) return {};
+    rows.push_back(m);
+  }
+  return rows;
+}
+
+// A sweep's summary of its runs (metrics file, label "KEY=VALUE"): per setting the best and
+// final test accuracy, the epoch of the best, the final losses and the wall time, written as
+// DIR/summary.csv and DIR/summary.md (atomically); returns the Markdown table.
+inline std::string write_sweep_summary(const std::filesystem::path& dir, const std::string& key,
+                                       const std::vector<std::pair<std::filesystem::path, std::string>>& runs) {
+  std::string csv = "setting,best_test_acc,final_test_acc,best_epoch,final_train_loss,final_test_loss,seconds\n";
+  std::string md = "| " + key + " | best test acc | final test acc | epoch of best | final train loss | final test loss | wall time (s) |\n"
+                   "|---|---|---|---|---|---|---|\n";
+  for (const auto& [file, label] : runs) {
+    const auto rows = read_metrics_csv(file);
+    if (rows.empty()) continue;
+    const auto best = std::max_element(rows.begin(), rows.end(),
+                                       [](const auto& a, const auto& b) { return a.test_accuracy < b.test_accuracy; });
+    double seconds = 0;
+    for (const auto& r : rows) seconds += r.seconds;
+    const std::string value = label.substr(key.size() + 1);
+    char line[512];
+    std::snprintf(line, sizeof line, "%s,%.4f,%.4f,%d,%.4f,%.4f,%.1f\n", value.c_str(), best->test_accuracy,
+                  rows.back().test_accuracy, best->epoch, rows.back().train_loss, rows.back().test_loss, seconds);
+    csv += line;
+    std::snprintf(line, sizeof line, "| %s | %.2f %% | %.2f %% | %d | %.4f | %.4f | %.0f |\n", value.c_str(),
+                  100 * best->test_accuracy, 100 * rows.back().test_accuracy, best->epoch, rows.back().train_loss,
+                  rows.back().test_loss, seconds);
+    md += line;
+  }
+  write_file_atomically(dir / "summary.csv", csv);
+  write_file_atomically(dir / "summary.md", md);
+  return md;
 }
 
 }  // namespace ctnn::train

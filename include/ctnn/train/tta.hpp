@@ -50,6 +50,20 @@ struct TtaOptions {
                            // weighted equally (ten-crop); excludes translate
 };
 
+// The levels both example trainers take (--tta): 0 none, 1 mirror, 2 mirror + (+-1, +-1)
+// shifts (airbench), 3 ten views (mirror x centre + four 2-pixel diagonal shifts).
+inline constexpr int kMaxTtaLevel = 3;
+inline TtaOptions tta_options(int level) {
+  if (level < 0 || level > kMaxTtaLevel)
+    throw std::invalid_argument("test-time augmentation level " + std::to_string(level) + " is not 0..3");
+  return {.flip = level >= 1, .translate = level == 2, .corners = level == 3 ? 2 : 0};
+}
+inline const char* tta_level_name(int level) {
+  static constexpr const char* names[] = {"none", "mirror", "mirror + 1-pixel shifts",
+                                          "ten views: mirror x centre + four 2-pixel diagonal shifts"};
+  return level >= 0 && level <= kMaxTtaLevel ? names[level] : "?";
+}
+
 // The view buffers and the logit accumulator, reused from batch to batch.
 template <class Net>
 class TestTimeAugmentation {

@@ -1,0 +1,214 @@
+#pragma once
+// train_cifar10's run of one preset network over the library trainer (ctnn::train::Trainer):
+// the data, the recipe's initialisation (whitening, dirac), its optimizer and parameter groups,
+// the Trainer, and the saved model. run_model<Net> is compiled once per preset, each in a
+// translation unit of its own (cifar_model_*.cpp), so that rebuilding train_cifar10.cpp (the
+// command line) compiles no network.
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <ctnn/ctnn.hpp>
+#include <ctnn/data/cifar10.hpp>
+#include <ctnn/data/dataloader.hpp>
+#include <ctnn/data/transforms.hpp>
+#include <ctnn/optim/param_groups.hpp>
+#include <ctnn/train/init.hpp>
+#include <ctnn/train/trainer.hpp>
+
+#include "models.hpp"
+#include "trainer_options.hpp"
+
+namespace cifar {
+
+namespace data = ctnn::data;
+
+// The command line: the run options, the recipe options (unset: the preset's) and CIFAR-10's own.
+struct Options : trainer::RunOptions {
+  std::string data_dir = "data/cifar-10-batches-bin";
+  std::string model = "seed";
+  trainer::RecipeFlags flags;
+  std::optional<std::string> normalize, lookahead, decay_norm_and_bias;  // on | off; unset: the preset's
+  bool torch_names = false;
+  std::string plot_dir, sweep, sweep_dir;
+};
+
+// The preset's recipe with the options the user set put in.
+inline presets::Recipe resolve(const Options& o, presets::Recipe r) {
+  r = trainer::apply_flags(r, o.flags);
+  if (o.normalize) r.normalize = *o.normalize;
+  if (o.lookahead) r.lookahead = *o.lookahead == "on";
+  if (o.decay_norm_and_bias) r.decay_norm_and_bias = *o.decay_norm_and_bias == "on";
+  return r;
+}
+
+// The training pipeline named by --augment, seen through a function (built once, whatever the network).
+struct Transform {
+  using input_shape = data::Cifar10Shape;
+  using output_shape = data::Cifar10Shape;
+  std::function<void(const std::uint8_t*, float*, ctnn::Rng&, const data::SampleInfo&)> apply;
+  void operator()(const std::uint8_t* src, float* dst, ctnn::Rng& rng, const data::SampleInfo& info) const {
+    apply(src, dst, rng, info);
+  }
+};
+Transform train_transform(const std::string& augment, const data::Normalize<3>& normalize);  // cifar_common.cpp
+using TrainLoader = data::DataLoader<Transform>;
+using TestLoader = data::DataLoader<decltype(data::compose<data::Cifar10Shape>(data::ToTensor{}, data::kCifar10Normalize))>;
+
+// The options that decide the trajectory: a resumed run must have the same (model first: the
+// likeliest mix-up).
+ctnn::train::RunIdentity identity(const Options& o, const presets::Recipe& r);  // cifar_common.cpp
+// The two lines describing the run.
+void print_run(const Options& o, const presets::Recipe& r, std::size_t train_images, std::size_t test_images,
+               double load_seconds);
+
+template <class Net>
+int run_model(const Options& o, const presets::Recipe& r);
+
+// The optimizer of the recipe, with SGD's parameter groups (decay on BatchNorm and bias tensors or
+// not, the BatchNorm biases' lr scale, a whitening layer's weight left out and its bias in a group
+// of its own); calls train(optimizer, the group frozen later if any).
+template <class Net, class Train>
+int with_optimizer(const Options& o, const presets::Recipe& r, Net& net, Train&& train) {
+  if (r.optimizer == "sgd") {
+    auto params = net.parameters();
+    std::optional<ctnn::ParamRef<float>> whiten_bias;
+    if (r.whiten) {
+      params.erase(params.begin());  // 0.weight: frozen
+      whiten_bias = params.front();  // 0.bias
+      params.erase(params.begin());
+    }
+    const bool decay_all = r.decay_norm_and_bias;
+    auto groups = ctnn::decay_groups(params, {.lr = r.lr, .weight_decay = r.weight_decay, .decay_biases = decay_all,
+                                              .decay_norm_weights = decay_all, .decay_norm_biases = decay_all,
+                                              .norm_bias_lr_scale = r.norm_bias_lr_scale});
+    std::optional<std::size_t> frozen_later;
+    if (whiten_bias) {
+      groups.push_back({{*whiten_bias}, r.lr, decay_all ? r.weight_decay : 0.0, "whiten_bias"});
+      frozen_later = groups.size() - 1;
+    }
+    ctnn::SGD opt{std::move(groups), {.lr = r.lr, .momentum = r.momentum, .weight_decay = r.weight_decay,
+                                      .nesterov = r.nesterov}};
+    return train(opt, frozen_later);
+  }
+  if (r.whiten)
+    throw std::runtime_error("--model " + o.model +
+                             " trains with --optimizer sgd only (its whitening layer is frozen through SGD parameter groups)");
+  if (r.optimizer == "adamw") {
+    ctnn::AdamW opt{net.parameters(), {.lr = r.lr, .weight_decay = r.weight_decay}};
+    return train(opt, std::nullopt);
+  }
+  ctnn::Adam opt{net.parameters(), {.lr = r.lr, .weight_decay = r.weight_decay}};
+  return train(opt, std::nullopt);
+}
+
+// The recipe's initialisation of a fresh run: dirac_ 3x3 convs, the patch-whitening layer 0
+// computed from the first 5,000 training images as the network sees them.
+template <class Net>
+void init_recipe(Net& net, const presets::Recipe& r, const data::Cifar10& train_set, const data::Normalize<3>& normalize) {
+  if (r.dirac)
+    for (auto& p : net.parameters())
+      if (p.dims.size() == 4 && p.dims[2] == 3 && p.dims[3] == 3) ctnn::init::dirac_init(p);
+  if (!r.whiten) return;
+  const std::size_t n = std::min<std::size_t>(5000, train_set.size());
+  const auto to_tensor = data::compose<data::Cifar10Shape>(data::ToTensor{}, normalize);
+  std::vector<float> images(n * data::Cifar10Shape::size);
+  ctnn::Rng unused(0);
+  for (std::size_t i = 0; i < n; ++i)
+    to_tensor(train_set.image(i).data(), images.data() + i * data::Cifar10Shape::size, unused);
+  auto params = net.parameters();
+  ctnn::init::whitening_init(params.front(), images.data(), n, 3, 32, 32);
+}
+
+// Trains and saves; the exit status: 0, 2 (no data), 3 (diverged), 130 (interrupted).
+template <class Net>
+int train_and_save(const Options& o, const presets::Recipe& r, Net& net, ctnn::train::Trainer<Net>& trainer,
+                   TrainLoader& train_loader, TestLoader& test_loader,
+                   const data::Cifar10& train_set, const data::Normalize<3>& normalize) {
+  try {
+    if (trainer.fit(train_loader, test_loader).interrupted()) return 130;
+  } catch (const ctnn::train::DivergedError& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    const auto file = trainer.checkpoint_file();
+    if (!file.empty())
+      std::fprintf(stderr, "%s was not written after the divergence%s\n", file.string().c_str(),
+                   std::filesystem::exists(file) ? " (it holds the last checkpoint written before the divergence)" : "");
+    if (!o.save.empty()) std::fprintf(stderr, "no model saved to %s\n", o.save.c_str());
+    return 3;
+  }
+  if (!o.save.empty()) {
+    ctnn::io::SaveOptions so;
+    so.naming = o.torch_names ? ctnn::io::Naming::torch : ctnn::io::Naming::ctnn;
+    std::string classes;
+    for (const auto& n : train_set.class_names) classes += (classes.empty() ? "" : ",") + n;
+    so.metadata = {{"ctnn.model", o.model}, {"ctnn.normalize", r.normalize}, {"ctnn.input", "3x32x32"},
+                   {"ctnn.classes", classes}, {"ctnn.epochs", std::to_string(r.epochs)}};
+    trainer.save_model(o.save, so);
+    std::printf("model saved to %s (%s names)\n", o.save.c_str(), o.torch_names ? "torch" : "ctnn");
+  }
+  trainer::save_onnx(o, net, normalize, train_set.class_names, o.model);
+  return 0;
+}
+
+template <class Net>
+int run_model(const Options& o, const presets::Recipe& r) {
+  const std::filesystem::path dir(o.data_dir);
+  if (!std::filesystem::is_directory(dir)) {
+    std::fprintf(stderr,
+                 "error: CIFAR-10 not found: '%s' is not a folder.\n"
+                 "Get it with\n"
+                 "  scripts/get-cifar10.sh                      # downloads and checks the official archive\n"
+                 "  scripts/get-cifar10.sh --from ARCHIVE       # or unpacks a local cifar-10-binary.tar.gz/.tar.xz\n"
+                 "then pass --data data/cifar-10-batches-bin (the default).\n",
+                 o.data_dir.c_str());
+    return 2;
+  }
+  trainer::apply_threads(o);
+  const auto t_load = std::chrono::steady_clock::now();
+  const auto train_set = data::load_cifar10(dir, data::Split::train, o.train_limit);
+  const auto test_set = data::load_cifar10(dir, data::Split::test, o.test_limit);
+  const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
+
+  Net net(o.seed);
+  net.set_precision(trainer::resolve_precision(o, o.model == "airbench" || o.model == "resnet9"));
+  print_run(o, r, train_set.size(), test_set.size(), load_s);
+  trainer::print_precision(net.precision());
+  std::printf("%s", Net::summary().c_str());
+  const auto& normalize = r.normalize == "half" ? data::kHalfNormalize : data::kCifar10Normalize;
+  if (o.flags.resume_dir.empty()) init_recipe(net, r, train_set, normalize);
+
+  TrainLoader train_loader(train_set, train_transform(r.augment, normalize),
+                                {.batch_size = r.batch_size, .shuffle = true, .drop_last = r.drop_last, .seed = o.seed,
+                                 .prefetch = o.prefetch});
+  TestLoader test_loader(test_set, data::compose<data::Cifar10Shape>(data::ToTensor{}, normalize),
+                               {.batch_size = 500, .shuffle = false, .prefetch = o.prefetch});
+  if (train_loader.size() == 0)
+    throw std::runtime_error("no full training batch: " + std::to_string(train_set.size()) +
+                             " training images and --batch-size " + std::to_string(r.batch_size) +
+                             ", and this preset's recipe drops the last partial batch; use a smaller --batch-size");
+  auto topts = trainer::trainer_options(o, o.flags, r, static_cast<long long>(train_loader.size()));
+  topts.identity = identity(o, r);
+  if (r.lookahead) topts.lookahead = ctnn::train::LookaheadOptions{.k = 5};
+  if (r.tta > 0) topts.tta_level = r.tta;
+  return with_optimizer(o, r, net, [&](auto& optimizer, std::optional<std::size_t> frozen_later) {
+    ctnn::train::TrainerCallbacks<float> cb;
+    if (frozen_later)  // airbench's whitening bias: lr 0 after some epochs (after the schedule)
+      cb.before_step = [&, g = *frozen_later](const ctnn::train::StepInfo<float>& s) {
+        if (s.epoch > r.whiten_bias_epochs) s.optimizer.param_groups()[g].lr = 0;
+      };
+    ctnn::train::Trainer<Net> trainer(net, optimizer, topts, std::move(cb));
+    return train_and_save(o, r, net, trainer, train_loader, test_loader, train_set, normalize);
+  });
+}
+
+}  // namespace cifar
+
+// Compiled in cifar_model_*.cpp, one translation unit per preset.
+extern template int cifar::run_model<presets::Seed>(const cifar::Options&, const presets::Recipe&);
+extern template int cifar::run_model<presets::Seed3>(const cifar::Options&, const presets::Recipe&);
+extern template int cifar::run_model<presets::Seed4>(const cifar::Options&, const presets::Recipe&);
+extern template int cifar::run_model<presets::Airbench>(const cifar::Options&, const presets::Recipe&);
+extern template int cifar::run_model<presets::ResNet9>(const cifar::Options&, const presets::Recipe&);
