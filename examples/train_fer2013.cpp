@@ -211,7 +211,7 @@ int run_model(const Options& o, fer_presets::Recipe r) {
   };
   struct Transform {
     using input_shape = Fer2013Shape;
-    using output_shape = Fer2013Shape;
+    using output_shape [[maybe_unused]] = Fer2013Shape;  // the transform contract names both shapes
     std::function<void(const std::uint8_t*, float*, ctnn::Rng&)> apply;
     void operator()(const std::uint8_t* s, float* d, ctnn::Rng& rng) const { apply(s, d, rng); }
   };

@@ -4,7 +4,9 @@
 // loop (train_epoch, evaluate), test-time augmentation and the confusion matrix; from
 // ctnn/data/, the FER2013 reader (which brings ImageSet). Included separately: the other data
 // headers (ctnn/data/cifar10.hpp, dataloader.hpp, transforms.hpp, ...), the serialization
-// headers ctnn/io/*.hpp (CMake target ctnn::io), the model zoo ctnn/models/*.hpp, and the
+// headers ctnn/io/*.hpp (CMake target ctnn::io), the model zoo ctnn/models/*.hpp, the
+// library trainer ctnn/train/trainer.hpp (checkpoints, resume, metrics; it needs ctnn::io),
+// data-parallel training ctnn/mpi/all.hpp (CMake target ctnn::mpi, when MPI is found), and the
 // gradient checker ctnn/testing/gradcheck.hpp.
 #include "ctnn/core/aligned_buffer.hpp"
 #include "ctnn/core/parameter.hpp"

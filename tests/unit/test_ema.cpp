@@ -20,7 +20,7 @@ struct Model {
     return {{"0.weight", ParamKind::weight, a.data(), ga.data(), a.size(), {a.size()}},
             {"1.bias", ParamKind::norm_bias, b.data(), gb.data(), b.size(), {b.size()}}};
   }
-  std::vector<BufferRef<float>> buffers() { return {{"1.running_mean", running.data(), running.size(), {2}}}; }
+  std::vector<BufferRef<float>> buffers() { return {{"1.running_mean", running.data(), running.size(), {2}, ParamKind::running_mean}}; }
   std::vector<float*> all() { return {a.data(), b.data(), running.data()}; }
   std::vector<std::size_t> sizes() const { return {a.size(), b.size(), running.size()}; }
   // A deterministic "optimizer step": every value moves by an amount depending on the step.

@@ -7,8 +7,10 @@
 
 namespace ctnn {
 
-// Optimizer recipes treat these differently (e.g. no weight decay on norms and biases).
-enum class ParamKind { weight, bias, norm_weight, norm_bias };
+// Optimizer recipes treat these differently (e.g. no weight decay on norms and biases). The last
+// two are buffers' roles: BatchNorm's running statistics, which serializers key on (a PyTorch
+// BatchNorm also has num_batches_tracked beside its running_mean) instead of on the printed name.
+enum class ParamKind { weight, bias, norm_weight, norm_bias, running_mean, running_var };
 
 template <class T>
 struct ParamRef {
@@ -27,6 +29,7 @@ struct BufferRef {
   T* value;
   std::size_t size;
   std::vector<std::size_t> dims;
+  ParamKind kind;  // running_mean, running_var, or norm_weight for a frozen BatchNorm weight
 };
 
 template <class T>

@@ -183,7 +183,7 @@ CheckpointState load_checkpoint(const File& f, Net& net, Optimizer& optimizer,
   for (const auto& p : net.parameters()) known.insert(p.name);
   for (const auto& b : net.buffers()) {
     known.insert(b.name);
-    if (b.name.ends_with(".running_mean"))
+    if (b.kind == ParamKind::running_mean)
       known.insert(b.name.substr(0, b.name.size() - 12) + "num_batches_tracked");
   }
   for (const auto& e : f.tensors()) {

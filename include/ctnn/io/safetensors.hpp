@@ -171,7 +171,7 @@ std::vector<Slot<typename Net::scalar>> network_slots(Net& net) {
     bool running_stats = false;
     for (; b < buffers.size() && layer_of(buffers[b].name) == layer; ++b) {
       slots.push_back({buffers[b].name, buffers[b].value, buffers[b].size, buffers[b].dims});
-      running_stats |= buffers[b].name.ends_with(".running_mean");
+      running_stats |= buffers[b].kind == ParamKind::running_mean;
     }
     if (running_stats) slots.push_back({std::to_string(layer) + ".num_batches_tracked", nullptr, 1, {}});
   }

@@ -91,8 +91,8 @@ class BatchNormLayer {
   }
   template <class F>
   static void describe_buffers(F&& f) {
-    f(TensorInfo{"running_mean", ParamKind::norm_weight, 0, C, {C, 0, 0, 0}, 1});
-    f(TensorInfo{"running_var", ParamKind::norm_weight, C, C, {C, 0, 0, 0}, 1});
+    f(TensorInfo{"running_mean", ParamKind::running_mean, 0, C, {C, 0, 0, 0}, 1});
+    f(TensorInfo{"running_var", ParamKind::running_var, C, C, {C, 0, 0, 0}, 1});
     if constexpr (frozen_weight) f(TensorInfo{"weight", ParamKind::norm_weight, 2 * C, C, {C, 0, 0, 0}, 1});
   }
 

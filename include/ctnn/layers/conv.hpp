@@ -75,7 +75,7 @@ class ConvLayer {
     if constexpr (Groups > 1) {
       kernels::grouped_conv2d_forward(x, weight_, bias(), y, n, geometry, Groups);
     } else {
-      const ConvAlgorithm a = reserve(ctx.precision);
+      const ConvAlgorithm a = reserve(ctx.precision, n);
       if constexpr (kernels::winograd_applies<geometry>) {
         if (a == ConvAlgorithm::winograd_f2)
           return kernels::winograd_forward<geometry, 2>(x, weight_, bias(), y, n, wino_u_.data(), col_.data(),
@@ -92,7 +92,7 @@ class ConvLayer {
     if constexpr (Groups > 1) {
       kernels::grouped_conv2d_backward(x, weight_, dy, dx, dweight_, dbias(), n, geometry, Groups);
     } else {
-      const ConvAlgorithm a = reserve(ctx.precision);
+      const ConvAlgorithm a = reserve(ctx.precision, n);
       const auto slots = static_cast<std::size_t>(thread_width());
       if constexpr (kernels::winograd_applies<geometry>) {
         if (a == ConvAlgorithm::winograd_f2)
@@ -119,8 +119,17 @@ class ConvLayer {
   // The plans take the context's precision (forward, weight- and input-gradient GEMMs alike).
   // col_ and partial_ hold the scratch and the partials of the algorithm that runs (the larger of
   // the two when both have run); wino_u_ Winograd's transformed filters. Returns the algorithm.
-  ConvAlgorithm reserve(Precision precision) {
-    const ConvAlgorithm a = kernels::resolve_conv_algorithm<geometry>(algorithm_, precision);
+  // Where the rule (not the layer's or the process's own choice) picked Winograd, a batch of n
+  // smaller than one Winograd sample group runs im2col: Winograd computes whole groups
+  // (kernels/winograd.hpp), so at batch 1 it would do up to 64 samples' work (the latency case).
+  ConvAlgorithm reserve(Precision precision, std::size_t n) {
+    ConvAlgorithm a = kernels::resolve_conv_algorithm<geometry>(algorithm_, precision);
+    if constexpr (kernels::winograd_applies<geometry>) {
+      const bool by_rule = algorithm_ == ConvAlgorithm::automatic && conv_algorithm() == ConvAlgorithm::automatic;
+      const std::size_t group = a == ConvAlgorithm::winograd_f2 ? kernels::WinogradShape<geometry, 2>::samples
+                                                                : kernels::WinogradShape<geometry, 4>::samples;
+      if (by_rule && a != ConvAlgorithm::im2col && n < group) a = ConvAlgorithm::im2col;
+    }
     const auto threads = static_cast<std::size_t>(std::max(num_threads(), thread_width()));
     const auto slots = static_cast<std::size_t>(thread_width());
     std::size_t scratch = kernels::conv_scratch_per_thread<geometry>, partial = weight_size + Cout, filter = 0;

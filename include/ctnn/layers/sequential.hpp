@@ -133,7 +133,7 @@ class BasicSequential {
     std::vector<BufferRef<T>> out;
     Body::describe_buffers([&](const TensorInfo& info) {
       out.push_back(BufferRef<T>{info.name, buffers_.data() + info.offset, info.size,
-                                 std::vector<std::size_t>(info.dims.begin(), info.dims.begin() + info.ndim)});
+                                 std::vector<std::size_t>(info.dims.begin(), info.dims.begin() + info.ndim), info.kind});
     });
     return out;
   }

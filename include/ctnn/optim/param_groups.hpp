@@ -61,6 +61,8 @@ std::vector<ParamGroup<T>> decay_groups(const Parameters<T>& params, const Decay
         }
         decays = o.decay_norm_biases;
         break;
+      case ParamKind::running_mean:
+      case ParamKind::running_var: break;  // buffers' roles, never a parameter's
     }
     (decays ? decay : no_decay).params.push_back(p);
   }
