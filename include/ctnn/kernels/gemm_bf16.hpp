@@ -83,10 +83,6 @@ inline __m512i pair_consecutive(__m512 x0, __m512 x1) {
   return _mm512_permutex2var_epi16(round_bits_avx512(x0), _mm512_load_si512(odd_words), round_bits_avx512(x1));
 }
 
-inline __mmask16 first_lanes(Index n) {
-  return n >= 16 ? static_cast<__mmask16>(0xFFFF) : n <= 0 ? 0 : static_cast<__mmask16>((1u << n) - 1u);
-}
-
 // One MR-row panel of op(A): rows i0 .. i0+rows, depth k0 .. k0+kc -> [ceil(kc/2)][MR] words.
 // Vectorised both ways, since the weight is packed again for every GEMM of a pass and a scalar pack
 // cost as much as the multiply itself at these shapes (bench_layers gemmplan/bf16, docs/gemm.md):

@@ -15,18 +15,15 @@
 
 #include <cstddef>
 
+#include "ctnn/kernels/lane_mask.hpp"
+
 namespace ctnn::kernels::packed {
 
 inline constexpr std::ptrdiff_t kMR = 6;
 inline constexpr std::ptrdiff_t kNR = 64;
 
 // Lane masks of the 4 vectors of a row holding `cols` valid columns.
-inline __mmask16 column_mask(std::ptrdiff_t cols, int v) {
-  const std::ptrdiff_t n = cols - 16 * v;
-  if (n >= 16) return static_cast<__mmask16>(0xFFFF);
-  if (n <= 0) return 0;
-  return static_cast<__mmask16>((1u << n) - 1u);
-}
+inline __mmask16 column_mask(std::ptrdiff_t cols, int v) { return first_lanes(cols - 16 * v); }
 
 // The accumulators of an R x 64 tile into C (rows at C + r*ldc, columns masked to `cols`): added to C
 // when `add`, else overwriting it. Shared with the bf16 micro-kernel (gemm_bf16.hpp).

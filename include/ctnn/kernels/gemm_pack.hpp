@@ -13,6 +13,8 @@
 #include <cstddef>
 #if defined(__AVX512F__)
 #include <immintrin.h>
+
+#include "ctnn/kernels/lane_mask.hpp"
 #endif
 
 namespace ctnn::kernels::packed {
@@ -59,7 +61,7 @@ template <Index NR>
 void pack_bt_panel_avx512(const float* B, Index ldb, Index j0, Index cols, Index k0, Index kc, float* dst) {
   for (Index kb = 0; kb < kc; kb += 16) {
     const Index kn = std::min<Index>(16, kc - kb);
-    const auto kmask = static_cast<__mmask16>(kn == 16 ? 0xFFFF : (1u << kn) - 1u);
+    const __mmask16 kmask = first_lanes(kn);
     for (Index jb = 0; jb < NR; jb += 16) {
       __m512 r[16];
       for (Index j = 0; j < 16; ++j)
@@ -78,12 +80,9 @@ template <Index MR, bool TransA>
 void pack_a_panel(const float* A, Index lda, Index i0, Index rows, Index k0, Index kc, float* dst) {
 #if defined(__AVX512F__)
   if constexpr (MR <= 16) {
-    const auto lanes = [](Index n) {
-      return static_cast<__mmask16>(n >= 16 ? 0xFFFF : n <= 0 ? 0 : (1u << n) - 1u);
-    };
-    const __mmask16 out = lanes(MR);
+    const __mmask16 out = first_lanes(MR);
     if constexpr (TransA) {
-      const __mmask16 m = lanes(rows);
+      const __mmask16 m = first_lanes(rows);
       for (Index k = 0; k < kc; ++k)
         _mm512_mask_storeu_ps(dst + k * MR, out, _mm512_maskz_loadu_ps(m, A + (k0 + k) * lda + i0));
     } else {
@@ -91,7 +90,7 @@ void pack_a_panel(const float* A, Index lda, Index i0, Index rows, Index k0, Ind
         const Index kn = std::min<Index>(16, kc - kb);
         __m512 r[16];
         for (Index i = 0; i < 16; ++i)
-          r[i] = i < rows ? _mm512_maskz_loadu_ps(lanes(kn), A + (i0 + i) * lda + k0 + kb) : _mm512_setzero_ps();
+          r[i] = i < rows ? _mm512_maskz_loadu_ps(first_lanes(kn), A + (i0 + i) * lda + k0 + kb) : _mm512_setzero_ps();
         transpose16(r);  // r[k] = depth kb + k of rows 0 .. 15
         for (Index k = 0; k < kn; ++k) _mm512_mask_storeu_ps(dst + (kb + k) * MR, out, r[k]);
       }

@@ -8,6 +8,8 @@
 #include <type_traits>
 #if defined(__AVX512F__)
 #include <immintrin.h>
+
+#include "ctnn/kernels/lane_mask.hpp"
 #endif
 
 namespace ctnn::kernels {
@@ -29,14 +31,11 @@ struct PoolGeometry {
 // r0, r1: input rows 2*oy and 2*oy+1; base: index of r0[0] in the plane; w: plane width.
 inline void maxpool2x2_row_avx512(const float* r0, const float* r1, std::int32_t base, std::int32_t w,
                                   std::size_t wo, float* y, std::int32_t* argmax) {
-  const auto lanes = [](std::ptrdiff_t n) {
-    return static_cast<__mmask16>(n >= 16 ? 0xFFFF : n <= 0 ? 0 : (1u << n) - 1u);
-  };
   const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
   const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
   for (std::size_t ox = 0; ox < wo; ox += 16) {
     const auto n = static_cast<std::ptrdiff_t>(std::min<std::size_t>(16, wo - ox));
-    const __mmask16 m0 = lanes(2 * n), m1 = lanes(2 * n - 16);
+    const __mmask16 m0 = first_lanes(2 * n), m1 = first_lanes(2 * n - 16);
     const __m512 p0 = _mm512_maskz_loadu_ps(m0, r0 + 2 * ox), p1 = _mm512_maskz_loadu_ps(m1, r0 + 2 * ox + 16);
     const __m512 q0 = _mm512_maskz_loadu_ps(m0, r1 + 2 * ox), q1 = _mm512_maskz_loadu_ps(m1, r1 + 2 * ox + 16);
     const __m512 a = _mm512_permutex2var_ps(p0, even, p1), b = _mm512_permutex2var_ps(p0, odd, p1);
@@ -52,8 +51,8 @@ inline void maxpool2x2_row_avx512(const float* r0, const float* r1, std::int32_t
     take(b, _mm512_add_epi32(col, _mm512_set1_epi32(1)));
     take(c, _mm512_add_epi32(col, _mm512_set1_epi32(w)));
     take(d, _mm512_add_epi32(col, _mm512_set1_epi32(w + 1)));
-    _mm512_mask_storeu_ps(y + ox, lanes(n), m);
-    _mm512_mask_storeu_epi32(argmax + ox, lanes(n), i);
+    _mm512_mask_storeu_ps(y + ox, first_lanes(n), m);
+    _mm512_mask_storeu_epi32(argmax + ox, first_lanes(n), i);
   }
 }
 #endif
