@@ -243,6 +243,11 @@ TEST_CASE("winograd: the layer runs the algorithm it is set to, and the rule") {
   CHECK(winograd_rule<conv3x3(3, 64, 32, 32, 1)>(Precision::fp32) == ConvAlgorithm::im2col);
   CHECK(winograd_rule<conv3x3(256, 256, 3, 3, 1)>(Precision::fp32) == ConvAlgorithm::im2col);
   CHECK(winograd_rule<conv3x3(64, 128, 32, 32, 1)>(Precision::bf16) == ConvAlgorithm::im2col);
+  // A batch smaller than one F(4x4) sample group runs im2col (batch-1 latency); a full group F4.
+  constexpr ConvGeometry wide = conv3x3(512, 512, 4, 4, 1);
+  CHECK(winograd_rule<wide>(Precision::fp32, 1) == ConvAlgorithm::im2col);
+  CHECK(winograd_rule<wide>(Precision::fp32, WinogradShape<wide, 4>::samples - 1) == ConvAlgorithm::im2col);
+  CHECK(winograd_rule<wide>(Precision::fp32, WinogradShape<wide, 4>::samples) == ConvAlgorithm::winograd_f4);
   CHECK(winograd_rule<ConvGeometry{128, 128, 3, 2, 1, 32, 32, 16, 16}>(Precision::fp32) == ConvAlgorithm::im2col);
   CHECK(parse_conv_algorithm("winograd_f4") == ConvAlgorithm::winograd_f4);
   CHECK(!parse_conv_algorithm("winograd"));

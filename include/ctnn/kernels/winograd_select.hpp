@@ -68,19 +68,23 @@ namespace kernels {
 // and 256->256 on 7x7 (1.15-1.9x); it did not pay reliably on airbench's 24->64 and 64->64 (0.5-1.4x
 // in different runs) nor on 3x3 planes (most of each 4x4 tile is padding: 0.57-1.0x). In bf16 the rule
 // keeps im2col: the Winograd transforms widen the values that bf16 then rounds (docs/winograd.md), and
-// its speed there is not measured.
+// its speed there is not measured. A batch of n smaller than one F(4x4) sample group also runs
+// im2col: Winograd computes whole groups (kernels/winograd.hpp), so at batch 1 it would do up to
+// 64 samples' work (the latency case).
 template <ConvGeometry G>
-constexpr ConvAlgorithm winograd_rule(Precision precision) {
+constexpr ConvAlgorithm winograd_rule(Precision precision, std::size_t n = static_cast<std::size_t>(-1)) {
   if (!winograd_applies<G> || precision != Precision::fp32) return ConvAlgorithm::im2col;
   const bool wide = 2 * G.cin * G.cout >= 80 * (G.cin + G.cout);
-  return wide && G.ho >= 4 && G.wo >= 4 ? ConvAlgorithm::winograd_f4 : ConvAlgorithm::im2col;
+  const bool full_group = n >= WinogradShape<G, 4>::samples;
+  return wide && full_group && G.ho >= 4 && G.wo >= 4 ? ConvAlgorithm::winograd_f4 : ConvAlgorithm::im2col;
 }
 
-// What a layer of shape G with its own choice `layer` runs: im2col, winograd_f2 or winograd_f4.
+// What a layer of shape G with its own choice `layer` runs on a batch of n: im2col, winograd_f2 or
+// winograd_f4.
 template <ConvGeometry G>
-ConvAlgorithm resolve_conv_algorithm(ConvAlgorithm layer, Precision precision) {
+ConvAlgorithm resolve_conv_algorithm(ConvAlgorithm layer, Precision precision, std::size_t n) {
   ConvAlgorithm a = layer != ConvAlgorithm::automatic ? layer : conv_algorithm();
-  if (a == ConvAlgorithm::automatic) a = winograd_rule<G>(precision);
+  if (a == ConvAlgorithm::automatic) a = winograd_rule<G>(precision, n);
   if (!winograd_applies<G>) a = ConvAlgorithm::im2col;
   static std::atomic<unsigned> printed{0};  // per shape, a bit per algorithm
   const unsigned bit = 1u << static_cast<unsigned>(a);

@@ -119,17 +119,9 @@ class ConvLayer {
   // The plans take the context's precision (forward, weight- and input-gradient GEMMs alike).
   // col_ and partial_ hold the scratch and the partials of the algorithm that runs (the larger of
   // the two when both have run); wino_u_ Winograd's transformed filters. Returns the algorithm.
-  // Where the rule (not the layer's or the process's own choice) picked Winograd, a batch of n
-  // smaller than one Winograd sample group runs im2col: Winograd computes whole groups
-  // (kernels/winograd.hpp), so at batch 1 it would do up to 64 samples' work (the latency case).
+  // n, the batch, goes to the rule (a small batch runs im2col; kernels/winograd_select.hpp).
   ConvAlgorithm reserve(Precision precision, std::size_t n) {
-    ConvAlgorithm a = kernels::resolve_conv_algorithm<geometry>(algorithm_, precision);
-    if constexpr (kernels::winograd_applies<geometry>) {
-      const bool by_rule = algorithm_ == ConvAlgorithm::automatic && conv_algorithm() == ConvAlgorithm::automatic;
-      const std::size_t group = a == ConvAlgorithm::winograd_f2 ? kernels::WinogradShape<geometry, 2>::samples
-                                                                : kernels::WinogradShape<geometry, 4>::samples;
-      if (by_rule && a != ConvAlgorithm::im2col && n < group) a = ConvAlgorithm::im2col;
-    }
+    const ConvAlgorithm a = kernels::resolve_conv_algorithm<geometry>(algorithm_, precision, n);
     const auto threads = static_cast<std::size_t>(std::max(num_threads(), thread_width()));
     const auto slots = static_cast<std::size_t>(thread_width());
     std::size_t scratch = kernels::conv_scratch_per_thread<geometry>, partial = weight_size + Cout, filter = 0;
