@@ -33,6 +33,7 @@
 #include <string>
 #include <vector>
 
+#include <ctnn/kernels/conv.hpp>
 #include <ctnn/kernels/gemm.hpp>
 
 #include "peak.hpp"
@@ -113,7 +114,7 @@ struct ConvGemmBuffers {
 // The GEMMs one conv pass runs over the batch, as conv2d_forward/backward split them.
 void run_conv_plan(benchmark::State& state, PlanKernel kernel, Pass pass, Eigen::Index co, Eigen::Index p,
                    Eigen::Index hw, Eigen::Index batch) {
-  const Eigen::Index s = (hw >= 128) ? 1 : std::min<Eigen::Index>(32, 256 / hw), l = s * hw;
+  const auto s = static_cast<Eigen::Index>(ctnn::kernels::samples_per_plane(static_cast<std::size_t>(hw))), l = s * hw;
   const Eigen::Index groups = (batch + s - 1) / s;
   const int threads = omp_get_max_threads();
   std::vector<float> w(static_cast<std::size_t>(co * p), 0.01f);

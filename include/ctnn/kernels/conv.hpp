@@ -166,9 +166,12 @@ struct ConvThreadPlans {
 // at most 32, so that N is close to 256 and fills the packed kernels' 64-wide panels (a 3x3
 // plane: S = 28, N = 252; with the earlier cap of 16, N = 144 used 75 % of the lanes, so
 // use_packed_gemm sent it to Eigen, in bf16 too).
+// (samples_per_plane: the rule on the output plane's size alone, for benchmarks that time these GEMMs.)
+inline constexpr std::size_t samples_per_plane(std::size_t out_plane) {
+  return out_plane >= 128 ? 1 : std::min<std::size_t>(32, 256 / out_plane);
+}
 template <ConvGeometry G>
-inline constexpr std::size_t samples_per_gemm =
-    (G.ho * G.wo >= 128 || !padded_plane_fits<G>) ? 1 : std::min<std::size_t>(32, 256 / (G.ho * G.wo));
+inline constexpr std::size_t samples_per_gemm = padded_plane_fits<G> ? samples_per_plane(G.ho * G.wo) : 1;
 
 // Scratch each thread needs: S samples' col, plus the [Cout, S*Ho*Wo] staging block when S > 1.
 template <ConvGeometry G>
