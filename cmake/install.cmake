@@ -9,10 +9,12 @@
 #   <prefix>/<libdir>/cmake/ctnn/ctnnTargets.cmake         the imported target ctnn::ctnn
 #   <prefix>/<libdir>/cmake/ctnn/ctnnIoTargets.cmake       ctnn::io (ctnn/io/ + nlohmann_json),
 #                                                          when nlohmann_json was found
+#   <prefix>/<libdir>/cmake/ctnn/ctnnMpiTargets.cmake      ctnn::mpi (ctnn/mpi/ + MPI's C API),
+#                                                          when MPI was found
 #   <prefix>/<libdir>/cmake/ctnn/ctnnXsimdFix.cmake        see that file (Debian's xsimd + xtl)
 # Everything is relative to the prefix, so the installed tree can be moved.
 #
-# Only the `ctnn` and `ctnn_io` (as ctnn::io) targets are exported. `ctnn_project_flags` (warnings, -march=native for this
+# Only the `ctnn`, `ctnn_io` (as ctnn::io) and `ctnn_mpi` (as ctnn::mpi) targets are exported. `ctnn_project_flags` (warnings, -march=native for this
 # project's own programs) is deliberately neither installed nor exported.
 #
 # Included from the top-level CMakeLists.txt. When ctnn is pulled in with add_subdirectory()
@@ -62,6 +64,20 @@ if(TARGET ctnn_io)
   install(EXPORT ctnnIoTargets
           NAMESPACE ctnn::
           FILE ctnnIoTargets.cmake
+          DESTINATION "${CTNN_INSTALL_CMAKEDIR}"
+          COMPONENT ctnn_Development)
+endif()
+
+# ctnn::mpi likewise: loaded when the consumer's CMake finds MPI (component "mpi").
+set(CTNN_PACKAGE_HAS_MPI OFF)
+if(TARGET ctnn_mpi)
+  set(CTNN_PACKAGE_HAS_MPI ON)
+  install(TARGETS ctnn_mpi
+          EXPORT ctnnMpiTargets
+          COMPONENT ctnn_Development)
+  install(EXPORT ctnnMpiTargets
+          NAMESPACE ctnn::
+          FILE ctnnMpiTargets.cmake
           DESTINATION "${CTNN_INSTALL_CMAKEDIR}"
           COMPONENT ctnn_Development)
 endif()

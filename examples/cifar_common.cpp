@@ -68,6 +68,13 @@ ctnn::train::RunIdentity identity(const Options& o, const presets::Recipe& r) {
           {"train-limit", limit}};
 }
 
+#if CTNN_EXAMPLES_MPI
+const ctnn::mpi::Communicator*& world() {
+  static const ctnn::mpi::Communicator* comm = nullptr;
+  return comm;
+}
+#endif
+
 void print_run(const Options& o, const presets::Recipe& r, std::size_t train_images, std::size_t test_images,
                double load_seconds) {
   std::printf("ctnn train_cifar10: model %s, %d epochs, batch %zu, %s lr %g (schedule %s%s), momentum %g%s, weight decay %g%s\n",

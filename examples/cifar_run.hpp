@@ -18,6 +18,9 @@
 #include <ctnn/optim/param_groups.hpp>
 #include <ctnn/train/init.hpp>
 #include <ctnn/train/trainer.hpp>
+#if CTNN_EXAMPLES_MPI
+#include <ctnn/mpi/ddp_strategy.hpp>
+#endif
 
 #include "models.hpp"
 #include "trainer_options.hpp"
@@ -34,7 +37,20 @@ struct Options : trainer::RunOptions {
   std::optional<std::string> normalize, lookahead, decay_norm_and_bias;  // on | off; unset: the preset's
   bool torch_names = false;
   std::string plot_dir, sweep, sweep_dir;
+  std::string sync_bn = "off";  // on | off: SyncBatchNorm under mpirun
 };
+
+#if CTNN_EXAMPLES_MPI
+// The processes of `mpirun -np N train_cifar10 ...` (null when started alone); set by main.
+const ctnn::mpi::Communicator*& world();  // cifar_common.cpp
+#endif
+// This process's shard of every batch (one process: the whole batch).
+inline data::Shard shard() {
+#if CTNN_EXAMPLES_MPI
+  if (const auto* comm = world()) return ctnn::mpi::shard_of(*comm);
+#endif
+  return {};
+}
 
 // The preset's recipe with the options the user set put in.
 inline presets::Recipe resolve(const Options& o, presets::Recipe r) {
@@ -139,6 +155,7 @@ int train_and_save(const Options& o, const presets::Recipe& r, Net& net, ctnn::t
     if (!o.save.empty()) std::fprintf(stderr, "no model saved to %s\n", o.save.c_str());
     return 3;
   }
+  if (!trainer.root()) return 0;  // data-parallel: process 0 saves
   if (!o.save.empty()) {
     ctnn::io::SaveOptions so;
     so.naming = o.torch_names ? ctnn::io::Naming::torch : ctnn::io::Naming::ctnn;
@@ -174,7 +191,14 @@ int run_model(const Options& o, const presets::Recipe& r) {
 
   Net net(o.seed);
   net.set_precision(trainer::resolve_precision(o, o.model == "airbench" || o.model == "resnet9"));
+  const data::Shard sh = shard();
+  data::check_global_batch(r.batch_size, sh);  // before the run is described
   print_run(o, r, train_set.size(), test_set.size(), load_s);
+  if (sh.count > 1)
+    std::printf("data-parallel: %zu processes of %d threads, %zu of each global batch of %zu per process, "
+                "BatchNorm statistics %s\n",
+                sh.count, ctnn::thread_width(), r.batch_size / sh.count, r.batch_size,
+                o.sync_bn == "on" ? "of the global batch (--sync-bn on)" : "per process (--sync-bn off)");
   trainer::print_precision(net.precision());
   std::printf("%s", Net::summary().c_str());
   const auto& normalize = r.normalize == "half" ? data::kHalfNormalize : data::kCifar10Normalize;
@@ -182,9 +206,10 @@ int run_model(const Options& o, const presets::Recipe& r) {
 
   TrainLoader train_loader(train_set, train_transform(r.augment, normalize),
                                 {.batch_size = r.batch_size, .shuffle = true, .drop_last = r.drop_last, .seed = o.seed,
-                                 .prefetch = o.prefetch});
+                                 .prefetch = o.prefetch, .shard = sh});
+  // 500 test images a batch, or the multiple of the process count below it
   TestLoader test_loader(test_set, data::compose<data::Cifar10Shape>(data::ToTensor{}, normalize),
-                               {.batch_size = 500, .shuffle = false, .prefetch = o.prefetch});
+                         {.batch_size = 500 - 500 % sh.count, .shuffle = false, .prefetch = o.prefetch, .shard = sh});
   if (train_loader.size() == 0)
     throw std::runtime_error("no full training batch: " + std::to_string(train_set.size()) +
                              " training images and --batch-size " + std::to_string(r.batch_size) +
@@ -199,6 +224,13 @@ int run_model(const Options& o, const presets::Recipe& r) {
       cb.before_step = [&, g = *frozen_later](const ctnn::train::StepInfo<float>& s) {
         if (s.epoch > r.whiten_bias_epochs) s.optimizer.param_groups()[g].lr = 0;
       };
+#if CTNN_EXAMPLES_MPI
+    std::optional<ctnn::mpi::DdpStrategy<Net>> ddp;  // broadcasts process 0's weights
+    if (const auto* comm = world()) {
+      ddp.emplace(*comm, net, ctnn::mpi::DataParallelOptions{.sync_batchnorm = o.sync_bn == "on"});
+      topts.strategy = &*ddp;
+    }
+#endif
     ctnn::train::Trainer<Net> trainer(net, optimizer, topts, std::move(cb));
     return train_and_save(o, r, net, trainer, train_loader, test_loader, train_set, normalize);
   });

@@ -17,6 +17,10 @@
 //   --resume DIR       continues from DIR's checkpoint (mid-epoch too, Lookahead included) and keeps
 //                      checkpointing there unless --checkpoint says otherwise; with the same options
 //                      and thread count the final weights equal those of an uninterrupted run, bit for bit
+//
+// Data-parallel (docs/mpi.md): `mpirun -np N train_cifar10 ... --threads T` trains on N processes,
+// --batch-size staying the global batch (it must divide by N); --sync-bn on computes BatchNorm
+// statistics over the global batch. Process 0 alone prints and writes files.
 #include <CLI/CLI.hpp>
 
 #include <csignal>
@@ -27,6 +31,11 @@
 #include <vector>
 
 #include <ctnn/train/sweep.hpp>
+#if CTNN_EXAMPLES_MPI
+#include <cstdio>
+
+#include <ctnn/mpi/communicator.hpp>
+#endif
 
 #include "cifar_run.hpp"
 #include "trainer_state.hpp"
@@ -127,18 +136,38 @@ int main(int argc, char** argv) {
   app.add_option("--sweep-dir", o.sweep_dir, "Folder for a sweep's metrics, checkpoints, summary and figures "
                                              "(default: results/sweep-KEY)")
       ->type_name("DIR");
+  app.add_option("--sync-bn", o.sync_bn,
+                 "Under mpirun: BatchNorm statistics of the global batch (SyncBatchNorm): on | off (per process, "
+                 "as DDP's default)")
+      ->check(CLI::IsMember({"on", "off"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
 
-  try {
-    std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit makes a write fail (an error), not kill the program
+  std::signal(SIGXFSZ, SIG_IGN);  // a file-size limit makes a write fail (an error), not kill the program
+  const auto train = [&](bool root) {
     if (!o.sweep.empty()) return run_sweep(o);
     if (!o.plot_dir.empty() && o.metrics.empty()) {
-      fs::create_directories(o.plot_dir);
+      if (root) fs::create_directories(o.plot_dir);
       o.metrics = (fs::path(o.plot_dir) / "metrics.csv").string();
     }
     const int status = run_preset(o);
-    if (status == 0 && !o.plot_dir.empty()) trainer::plot(o.plot_dir, {{o.metrics, o.model}});
+    if (status == 0 && root && !o.plot_dir.empty()) trainer::plot(o.plot_dir, {{o.metrics, o.model}});
     return status;
+  };
+#if CTNN_EXAMPLES_MPI
+  // Under mpirun an error on one process ends them all with its message (mpi::run), instead of
+  // leaving the others waiting; the other processes' stdout is silenced, stderr is not.
+  if (ctnn::mpi::launched_by_mpiexec())
+    return ctnn::mpi::run(argc, argv, [&](ctnn::mpi::Communicator& comm) {
+      if (comm.size() > 1 && !o.sweep.empty()) throw std::runtime_error("--sweep runs in one process, not under mpirun");
+      if (comm.size() > 1) cifar::world() = &comm;
+      if (!comm.is_root() && !std::freopen("/dev/null", "w", stdout))
+        throw std::runtime_error("process " + std::to_string(comm.rank()) + ": cannot silence stdout");
+      return train(comm.is_root());
+    });
+#endif
+  try {
+    return train(true);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

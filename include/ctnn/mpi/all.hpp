@@ -5,5 +5,6 @@
 #include "ctnn/mpi/buckets.hpp"
 #include "ctnn/mpi/communicator.hpp"
 #include "ctnn/mpi/data_parallel.hpp"
+#include "ctnn/mpi/ddp_strategy.hpp"
 #include "ctnn/mpi/evaluate.hpp"
 #include "ctnn/mpi/sync_batchnorm.hpp"

@@ -163,6 +163,16 @@ class Communicator {
   int rank_ = 0, size_ = 1;
 };
 
+// True when this process was started by an MPI launcher (mpirun / mpiexec of Open MPI or MPICH,
+// Slurm's srun --mpi=pmix): a program that also runs alone can then leave MPI uninitialised
+// when it is started by hand (Open MPI's singleton start costs time and is refused in some
+// containers). Reads the variables the launchers set; it calls no MPI function.
+inline bool launched_by_mpiexec() {
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS"})
+    if (std::getenv(v) != nullptr) return true;
+  return false;
+}
+
 // Initialises MPI, runs fn(world) and returns its exit code; an exception escaping fn on any
 // process ends every process with that process's message (Communicator::abort_all, exit 1).
 template <class F>

@@ -101,6 +101,13 @@ struct TrainOptions {
 
 // What a trainer adds around each step. Any may be empty.
 struct TrainHooks {
+  // Data-parallel training (train/strategy.hpp): around every backward, and the agreement on a
+  // bad step. With `agree` set, every process runs its backward even when its own loss is not
+  // finite (its collectives must run), and a step is left out (or stops the run) everywhere
+  // when agree(bad here) says some process found it bad.
+  std::function<void(std::size_t local, std::size_t global)> before_backward;
+  std::function<void()> after_backward;  // the gradients are final (summed over the processes)
+  std::function<bool(bool)> agree;
   std::function<void()> before_step;                  // before optimizer.step() (an lr schedule)
   std::function<void()> after_step;                   // after it (Lookahead)
   std::function<bool(const EpochTally&)> after_batch;  // after each batch; false stops the epoch there
@@ -108,6 +115,13 @@ struct TrainHooks {
 };
 
 namespace detail {
+
+// The images of the whole batch of which `b` is a process's slice (data::Batch::global_size).
+template <class Batch>
+std::size_t global_batch_size(const Batch& b) {
+  if constexpr (requires { b.global_size; }) return b.global_size != 0 ? b.global_size : b.size();
+  else return b.size();
+}
 
 inline std::string loss_text(double v) {
   if (std::isnan(v)) return "nan";  // printf may write "-nan"
@@ -211,13 +225,18 @@ bool train_epoch_resumable(Net& net, Optimizer& optimizer, Loader& loader, std::
     loss(net.forward(batch.images), batch.labels);
     const double value = loss.value();
     std::string bad;  // what is not finite, if anything
-    if (!std::isfinite(value)) {
-      bad = "the loss is " + detail::loss_text(value);
-    } else {
+    const bool collective = static_cast<bool>(hooks.agree);
+    if (!std::isfinite(value)) bad = "the loss is " + detail::loss_text(value);
+    if (bad.empty() || collective) {
+      if (hooks.before_backward) hooks.before_backward(batch.size(), detail::global_batch_size(batch));
       net.backward(loss.grad());
-      if (const auto* p = options.check_gradients ? detail::first_non_finite_grad(params) : nullptr)
-        bad = "the gradient of " + p->name + " is not finite (the loss, " + detail::loss_text(value) + ", is)";
+      if (hooks.after_backward) hooks.after_backward();
+      if (bad.empty())
+        if (const auto* p = options.check_gradients ? detail::first_non_finite_grad(params) : nullptr)
+          bad = "the gradient of " + p->name + " is not finite (the loss, " + detail::loss_text(value) + ", is)";
     }
+    if (collective && hooks.agree(!bad.empty()) && bad.empty())
+      bad = "the loss or a gradient of another process is not finite";
     if (!bad.empty()) {
       const std::string where = "epoch " + std::to_string(epoch1) + ", step " + std::to_string(b) + " of " +
                                 std::to_string(loader.size());

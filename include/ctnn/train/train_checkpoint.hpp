@@ -41,6 +41,7 @@ struct TrainRecord {
   int version = kTrainRecordVersion;
   int epochs = 0;              // the run's planned epochs (not checked: a resume may extend the run)
   int threads = 0;             // thread_width() of the run that wrote it (another: a warning, not bit-identical)
+  std::optional<int> processes;  // data-parallel processes (Strategy::size()); absent: 1. Must match
   std::string precision;       // "fp32" | "bf16": must match
   EpochTally tally;            // the epoch in progress (batches done, running sums)
   double total_seconds = 0;    // wall time of the finished epochs
@@ -110,8 +111,10 @@ struct Codec<std::vector<EpochMetrics>> {
     std::string s;
     for (const auto& m : rows) {
       s += std::to_string(m.epoch);
-      for (double v : {m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy, m.seconds, m.images_per_second})
-        s += "," + hex_bits(v);
+      for (double v : {m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy, m.seconds, m.images_per_second}) {
+        s += ',';
+        s += hex_bits(v);
+      }
       s += ";";
     }
     return s;
@@ -146,6 +149,7 @@ template <class Record, class F>
 void for_each_field(Record& r, F&& f) {
   f("trainer.epochs", r.epochs);
   f("trainer.threads", r.threads);
+  f("trainer.processes", r.processes);
   f("trainer.precision", r.precision);
   f("trainer.tally.loss_sum", r.tally.loss_sum);
   f("trainer.tally.correct", r.tally.correct);

@@ -18,9 +18,14 @@
 // Lookahead slow weights and EMA averages.
 //
 // The loaders are any type with size() and epoch(e) giving batches (images, labels, size()), as
-// data::DataLoader: a data-parallel program passes its shard of the data the same way, and
-// averages the gradients in TrainerCallbacks::before_step (the gradient hook between backward and
-// the optimizer step).
+// data::DataLoader. Data-parallel training (TrainerOptions::strategy, train/strategy.hpp; over
+// MPI, mpi::DdpStrategy) passes each process's shards of the data: the trainer then sums the
+// gradients around every backward, the epoch's figures and the evaluations over the processes,
+// takes every decision one process alone could see (a non-finite loss, Ctrl-C) on all of them
+// alike, and prints, writes and saves on rank 0 only. A resume needs the same process count.
+// Under mpirun, Ctrl-C ends the processes at once (Open MPI sends them SIGTERM); the signal
+// mpirun passes on is SIGUSR1, which the trainer takes as Ctrl-C: `kill -USR1 <mpirun's pid>`
+// checkpoints every process at the same batch and stops.
 //
 // Compile time: the optimizer is seen through its base (OptimizerBase) and one step function, so
 // fit() is compiled once per (network, loaders), whatever the optimizer.
@@ -52,14 +57,15 @@ inline volatile std::sig_atomic_t g_interrupt = 0;
 extern "C" inline void trainer_on_sigint(int) { g_interrupt = 1; }
 }  // namespace detail
 
-// Ctrl-C (SIGINT) sets a flag the trainer reads at every batch boundary; a second Ctrl-C stops
-// the program at once (SA_RESETHAND).
+// Ctrl-C (SIGINT), or SIGUSR1, sets a flag the trainer reads at every batch boundary; a second
+// one stops the program at once (SA_RESETHAND).
 inline void install_sigint_handler() {
   struct sigaction sa {};
   sa.sa_handler = detail::trainer_on_sigint;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART | SA_RESETHAND;
   sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGUSR1, &sa, nullptr);  // what mpirun forwards to its processes (SIGINT it does not)
 }
 inline bool interrupt_requested() { return detail::g_interrupt != 0; }
 inline void request_interrupt() { detail::g_interrupt = 1; }
@@ -112,20 +118,22 @@ class Trainer {
     if (o_.resume_dir) rec = resume();
     result.first_epoch = static_cast<int>(rec.history.size()) + 1;
     std::optional<MetricsFile> metrics;
-    if (o_.metrics_csv) {
+    if (o_.metrics_csv && root()) {
       metrics.emplace(*o_.metrics_csv);
       for (const auto& m : rec.history) metrics->append(m);
     }
     if (o_.checkpoint_dir) {
-      std::filesystem::create_directories(*o_.checkpoint_dir);
+      if (root()) std::filesystem::create_directories(*o_.checkpoint_dir);
       if (o_.handle_sigint) install_sigint_handler();
     }
-    if (o_.print_epochs) {
+    if (print_epochs()) {
       std::printf("%5s %10s %9s %10s %9s %8s %8s\n", "epoch", "train_loss", "train_acc", "test_loss", "test_acc",
                   "seconds", "img/s");
       std::fflush(stdout);
     }
-    ProgressLine progress(o_.progress && ProgressLine().enabled());
+    // Not under a strategy: mpirun gives its processes a terminal of their own (a pty) even when
+    // its own output goes to a file.
+    ProgressLine progress(o_.progress && !o_.strategy && ProgressLine().enabled());
     long long countdown = o_.interrupt_after_batches.value_or(0);
     EpochTally& tally = rec.tally;
     for (int epoch = result.first_epoch; epoch <= o_.epochs; ++epoch) {
@@ -133,6 +141,11 @@ class Trainer {
       const double seconds_before = tally.seconds;
       const auto t0 = std::chrono::steady_clock::now();
       TrainHooks hooks;
+      if (Strategy* s = o_.strategy) {
+        hooks.before_backward = [s](std::size_t local, std::size_t global) { s->begin_step(local, global); };
+        hooks.after_backward = [s] { s->finish_step(); };
+        hooks.agree = [s](bool bad) { return s->any(bad); };
+      }
       hooks.before_step = [&] {
         if (o_.schedule && o_.schedule_unit == ScheduleUnit::step) o_.schedule->apply(opt_.base, opt_.steps());
         if (cb_.before_step) cb_.before_step(step_info(epoch, tally, train_loader.size()));
@@ -143,9 +156,10 @@ class Trainer {
           progress.update(t.batches, train_loader.size(), t.loss_sum / static_cast<double>(t.samples),
                           static_cast<double>(t.samples) / t.seconds, t.seconds);
         if (countdown > 0 && --countdown == 0) std::raise(SIGINT);
-        return !interrupt_requested();
+        return !(o_.strategy ? o_.strategy->any(interrupt_requested()) : interrupt_requested());
       };
       hooks.warn = [&](const std::string& note) {
+        if (!root()) return;  // every process left the batch out; one says so
         progress.clear();
         std::fprintf(stderr, "%s\n", note.c_str());
       };
@@ -160,12 +174,14 @@ class Trainer {
       progress.clear();
       if (!finished) {
         if (!o_.checkpoint_dir) {
-          std::printf("interrupted after %zu of %zu batches of epoch %d (no checkpoint folder: nothing written)\n",
+          if (root())
+            std::printf("interrupted after %zu of %zu batches of epoch %d (no checkpoint folder: nothing written)\n",
                       tally.batches, train_loader.size(), epoch);
           return finish(result, rec, FitResult::Outcome::interrupted);
         }
         write_checkpoint(rec, epoch - 1);
-        std::printf("interrupted: checkpoint written to %s after %zu of %zu batches of epoch %d; continue with --resume %s\n",
+        if (root())
+          std::printf("interrupted: checkpoint written to %s after %zu of %zu batches of epoch %d; continue with --resume %s\n",
                     checkpoint_file().string().c_str(), tally.batches, train_loader.size(), epoch,
                     o_.checkpoint_dir->string().c_str());
         std::fflush(stdout);
@@ -177,10 +193,10 @@ class Trainer {
       const auto now = std::chrono::steady_clock::now();
       const double seconds = seconds_before + std::chrono::duration<double>(now - t0).count();
       rec.total_seconds += seconds;
-      const PassResult tr = tally.result();
+      const PassResult tr = global_tally(tally).result();
       const double img_s = tr.images_per_second();
       rec.history.push_back({epoch, tr.loss, tr.accuracy, te.loss, te.accuracy, seconds, img_s});
-      if (o_.print_epochs) {
+      if (print_epochs()) {
         std::printf("%5d %10.4f %8.2f%% %10.4f %8.2f%% %8.1f %8.0f\n", epoch, tr.loss, 100 * tr.accuracy, te.loss,
                     100 * te.accuracy, seconds, img_s);
         std::fflush(stdout);
@@ -191,24 +207,29 @@ class Trainer {
                           std::chrono::duration<double>(now - fit_start).count()});
       tally.start_epoch();
       if (o_.checkpoint_dir) write_checkpoint(rec, epoch);
-      if (interrupt_requested()) {  // Ctrl-C during the evaluation: the epoch's checkpoint is written
-        if (o_.checkpoint_dir)
+      if (o_.strategy ? o_.strategy->any(interrupt_requested()) : interrupt_requested()) {
+        // Ctrl-C during the evaluation: the epoch's checkpoint is written
+        if (o_.checkpoint_dir && root())
           std::printf("interrupted: checkpoint written to %s after epoch %d; continue with --resume %s\n",
                       checkpoint_file().string().c_str(), epoch, o_.checkpoint_dir->string().c_str());
         return finish(result, rec, FitResult::Outcome::interrupted);
       }
     }
-    if (o_.print_epochs)
+    if (print_epochs()) {
       std::printf("total %.1f s for %d epochs (%.1f s of it training, the rest per-epoch evaluation)\n",
                   rec.total_seconds, o_.epochs, rec.train_seconds);
+      print_communication(rec);
+    }
     if (ema_ && o_.ema->final_average) ema_->copy_to_network();
     if (o_.tta_level.value_or(0) > 0 && result.first_epoch <= o_.epochs) final_tta(result, rec, test_loader);
     if (o_.save) save_model(*o_.save, o_.save_options);
     return finish(result, rec, FitResult::Outcome::finished);
   }
 
-  // The network as safetensors, with the optimizer's step count as num_batches_tracked.
+  // The network as safetensors, with the optimizer's step count as num_batches_tracked (on rank
+  // 0 only, in data-parallel training).
   void save_model(const std::filesystem::path& path, io::SaveOptions so) {
+    if (!root()) return;
     so.batches_tracked = opt_.steps();
     io::save(net_, path, so);
   }
@@ -217,7 +238,33 @@ class Trainer {
   std::optional<Lookahead<T>>& lookahead() { return lookahead_; }
   std::optional<WeightEMA<T>>& ema() { return ema_; }
 
+  // True on the process that prints and writes: always with one process, rank 0 with a strategy.
+  bool root() const { return !o_.strategy || o_.strategy->is_root(); }
+
  private:
+  bool print_epochs() const { return o_.print_epochs && root(); }
+
+  // The epoch's running figures over every process (the seconds are this process's).
+  EpochTally global_tally(const EpochTally& mine) const {
+    if (!o_.strategy) return mine;
+    EpochTally t = mine;
+    double sums[3] = {mine.loss_sum, static_cast<double>(mine.correct), static_cast<double>(mine.samples)};
+    o_.strategy->allreduce_sum(sums);
+    t.loss_sum = sums[0];
+    t.correct = static_cast<std::size_t>(sums[1]);
+    t.samples = static_cast<std::size_t>(sums[2]);
+    return t;
+  }
+
+  // The communication the overlap with the backward did not hide, as a share of training time.
+  void print_communication(const TrainRecord& rec) const {
+    if (!o_.strategy || rec.train_seconds <= 0) return;
+    const double wait = o_.strategy->wait_seconds();
+    std::printf("data-parallel: %d processes; %.2f s of the training time (%.1f%%) waited for gradients after the "
+                "backward (process 0)\n",
+                o_.strategy->size(), wait, 100 * wait / rec.train_seconds);
+  }
+
   StepInfo<T> step_info(int epoch, const EpochTally& t, std::size_t batches) {
     return {epoch, t.batches + 1, batches, opt_.steps(), opt_.base};
   }
@@ -237,16 +284,18 @@ class Trainer {
   PassResult evaluate_now(Loader& loader) {
     if (ema_ && o_.ema->evaluate_average) {
       auto averaged = ema_->use_averaged();
-      return evaluate(net_, loader);
+      return global(evaluate(net_, loader));
     }
-    return evaluate(net_, loader);
+    return global(evaluate(net_, loader));
   }
+  PassResult global(const PassResult& mine) const { return o_.strategy ? combine(*o_.strategy, mine) : mine; }
 
   template <class Loader>
   void final_tta(FitResult& result, TrainRecord& rec, Loader& loader) {
     const int level = *o_.tta_level;
-    const PassResult t = evaluate_tta(net_, loader, tta_options(level));
+    const PassResult t = global(evaluate_tta(net_, loader, tta_options(level)));
     result.tta = t;
+    if (!root()) return;
     std::printf("final test accuracy with test-time augmentation (level %d: %s): %.2f%% (loss %.4f, %.1f s)\n", level,
                 tta_level_name(level), 100 * t.accuracy, t.loss, t.seconds);
     if (!o_.metrics_csv) return;
@@ -281,6 +330,7 @@ class Trainer {
   void fill_record(TrainRecord& rec) {
     rec.epochs = o_.epochs;
     rec.threads = thread_width();
+    rec.processes = processes();
     rec.precision = precision_name(net_.precision());
     rec.lookahead_k.reset();
     rec.ema_decay.reset();
@@ -294,14 +344,20 @@ class Trainer {
     }
   }
 
+  int processes() const { return o_.strategy ? o_.strategy->size() : 1; }
+
+  // Collective with a strategy (the epoch's figures are summed); rank 0 writes.
   void write_checkpoint(TrainRecord& rec, int epochs_done) {
     fill_record(rec);
+    TrainRecord out = rec;
+    out.tally = global_tally(rec.tally);
+    if (!root()) return;
     io::CheckpointState st;
     st.epoch = epochs_done;
-    st.batch = static_cast<std::int64_t>(rec.tally.batches);
+    st.batch = static_cast<std::int64_t>(out.tally.batches);
     st.rng = net_.rng().state();
     write_identity(o_.identity, st.metadata);
-    write_record(rec, st.metadata);
+    write_record(out, st.metadata);
     io::save_checkpoint(checkpoint_file(), net_, opt_.base, st, extra_tensors());
   }
 
@@ -330,12 +386,25 @@ class Trainer {
                                       (rec.ema_decay ? " (decay " + std::to_string(*rec.ema_decay) + ")" : "") +
                                       ", this run is " + on(ema_.has_value()) + " one" +
                                       (ema_ ? " (decay " + std::to_string(ema_->decay()) + ")" : ""));
+    if (rec.processes.value_or(1) != processes())
+      refuse("trainer.processes", "the checkpoint was written by " + std::to_string(rec.processes.value_or(1)) +
+                                      " data-parallel processes, this run has " + std::to_string(processes()) +
+                                      "; resume with the same number (mpirun -np " +
+                                      std::to_string(rec.processes.value_or(1)) + ")");
     if (rec.precision != precision_name(net_.precision()))
       refuse("trainer.precision", "the checkpoint was trained in " + rec.precision + ", this run is " +
                                       precision_name(net_.precision()) + "; pass the same --precision");
     const io::CheckpointState st = io::load_checkpoint(file, net_, opt_.base, extra_tensors());
     if (lookahead_) lookahead_->set_syncs(rec.lookahead_syncs);
     if (ema_) ema_->set_updates(rec.ema_updates);
+    if (o_.strategy) {
+      o_.strategy->broadcast_from_root();  // identical already (the same file); made certain
+      if (!root()) {  // the file's epoch figures are every process's: rank 0 keeps them
+        rec.tally.loss_sum = 0;
+        rec.tally.correct = rec.tally.samples = 0;
+      }
+    }
+    if (!root()) return rec;
     if (rec.threads != thread_width())
       std::fprintf(stderr,
                    "warning: the checkpoint was written with %d threads, this run uses %d: the result will not be "

@@ -18,6 +18,7 @@
 #include "ctnn/optim/schedule.hpp"
 #include "ctnn/train/loop.hpp"
 #include "ctnn/train/metrics.hpp"
+#include "ctnn/train/strategy.hpp"
 #include "ctnn/train/train_checkpoint.hpp"
 
 namespace ctnn::train {
@@ -61,6 +62,11 @@ struct TrainerOptions {
   std::optional<int> tta_level;                       // > 0: a final evaluation with tta_options(level)
   std::optional<std::filesystem::path> save;          // the final model, safetensors
   io::SaveOptions save_options{};                     // its naming and metadata (batches_tracked is set)
+
+  // Data-parallel training (train/strategy.hpp; over MPI: mpi::DdpStrategy): null, one process.
+  // Not owned; it must outlive fit(). With it, the loaders given to fit() are this process's
+  // shards, and rank 0 alone prints, writes the metrics, checkpoints and the saved model.
+  Strategy* strategy = nullptr;
 
   bool print_epochs = true;  // the table of epochs and the total line (notes are printed regardless)
   bool progress = true;      // the live progress line, when stdout is a terminal
