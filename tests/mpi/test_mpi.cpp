@@ -16,6 +16,7 @@
 #include "ctnn/data/dataloader.hpp"
 #include "ctnn/data/transforms.hpp"
 #include "ctnn/mpi/all.hpp"
+#include "compare.hpp"
 
 namespace mpi = ctnn::mpi;
 namespace data = ctnn::data;
@@ -46,22 +47,7 @@ Batch make_batch(int step) {
   return b;
 }
 
-// The largest |a - b| over a tensor, relative to the tensor's largest |b|.
-double relative_difference(const float* a, const float* b, std::size_t n) {
-  double diff = 0, scale = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    diff = std::max(diff, std::abs(static_cast<double>(a[i]) - b[i]));
-    scale = std::max(scale, std::abs(static_cast<double>(b[i])));
-  }
-  return scale > 0 ? diff / scale : diff;
-}
-// The worst relative_difference over a's tensors (parameters() or buffers()) against b's.
-template <class Refs>
-double worst_difference(const Refs& a, const Refs& b) {
-  double worst = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, relative_difference(a[i].value, b[i].value, a[i].size));
-  return worst;
-}
+using ctnn_test::worst_difference;
 double worst_parameter_difference(Seed& a, Seed& b) { return worst_difference(a.parameters(), b.parameters()); }
 double worst_buffer_difference(Seed& a, Seed& b) { return worst_difference(a.buffers(), b.buffers()); }
 

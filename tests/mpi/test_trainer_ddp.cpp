@@ -20,6 +20,7 @@
 #include "ctnn/data/transforms.hpp"
 #include "ctnn/mpi/all.hpp"
 #include "ctnn/train/trainer.hpp"
+#include "compare.hpp"
 
 namespace mpi = ctnn::mpi;
 namespace data = ctnn::data;
@@ -87,19 +88,7 @@ void fit(Run& run, const data::ImageSet<Small>& set, const mpi::Communicator* co
   run.history = run.result.history;
 }
 
-double worst_relative_difference(Net& a, Net& b) {
-  double worst = 0;
-  const auto pa = a.parameters(), pb = b.parameters();
-  for (std::size_t i = 0; i < pa.size(); ++i) {
-    double diff = 0, scale = 0;
-    for (std::size_t k = 0; k < pa[i].size; ++k) {
-      diff = std::max(diff, std::abs(double(pa[i].value[k]) - pb[i].value[k]));
-      scale = std::max(scale, std::abs(double(pb[i].value[k])));
-    }
-    worst = std::max(worst, scale > 0 ? diff / scale : diff);
-  }
-  return worst;
-}
+double worst_relative_difference(Net& a, Net& b) { return ctnn_test::worst_difference(a.parameters(), b.parameters()); }
 
 // Every process holds rank 0's parameters, bit for bit.
 bool identical_everywhere(const mpi::Communicator& comm, Net& net) {

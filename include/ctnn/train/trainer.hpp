@@ -140,29 +140,7 @@ class Trainer {
       if (o_.schedule && o_.schedule_unit == ScheduleUnit::epoch) o_.schedule->apply(opt_.base, epoch - 1);
       const double seconds_before = tally.seconds;
       const auto t0 = std::chrono::steady_clock::now();
-      TrainHooks hooks;
-      if (Strategy* s = o_.strategy) {
-        hooks.before_backward = [s](std::size_t local, std::size_t global) { s->begin_step(local, global); };
-        hooks.after_backward = [s] { s->finish_step(); };
-        hooks.agree = [s](bool bad) { return s->any(bad); };
-      }
-      hooks.before_step = [&] {
-        if (o_.schedule && o_.schedule_unit == ScheduleUnit::step) o_.schedule->apply(opt_.base, opt_.steps());
-        if (cb_.before_step) cb_.before_step(step_info(epoch, tally, train_loader.size()));
-      };
-      hooks.after_step = [&] { after_step(epoch, tally, train_loader.size()); };
-      hooks.after_batch = [&](const EpochTally& t) {
-        if (progress.enabled() && t.samples > 0)
-          progress.update(t.batches, train_loader.size(), t.loss_sum / static_cast<double>(t.samples),
-                          static_cast<double>(t.samples) / t.seconds, t.seconds);
-        if (countdown > 0 && --countdown == 0) std::raise(SIGINT);
-        return !(o_.strategy ? o_.strategy->any(interrupt_requested()) : interrupt_requested());
-      };
-      hooks.warn = [&](const std::string& note) {
-        if (!root()) return;  // every process left the batch out; one says so
-        progress.clear();
-        std::fprintf(stderr, "%s\n", note.c_str());
-      };
+      TrainHooks hooks = epoch_hooks(epoch, tally, train_loader.size(), progress, countdown);
       bool finished = false;
       try {
         finished = train_epoch_resumable(net_, opt_, train_loader, static_cast<std::uint64_t>(epoch - 1), tally,
@@ -207,7 +185,7 @@ class Trainer {
                           std::chrono::duration<double>(now - fit_start).count()});
       tally.start_epoch();
       if (o_.checkpoint_dir) write_checkpoint(rec, epoch);
-      if (o_.strategy ? o_.strategy->any(interrupt_requested()) : interrupt_requested()) {
+      if (interrupt_agreed()) {
         // Ctrl-C during the evaluation: the epoch's checkpoint is written
         if (o_.checkpoint_dir && root())
           std::printf("interrupted: checkpoint written to %s after epoch %d; continue with --resume %s\n",
@@ -243,6 +221,42 @@ class Trainer {
 
  private:
   bool print_epochs() const { return o_.print_epochs && root(); }
+
+  // Ctrl-C or SIGUSR1 on any process (every process gets the same answer at the same call).
+  bool interrupt_agreed() const {
+    return o_.strategy ? o_.strategy->any(interrupt_requested()) : interrupt_requested();
+  }
+
+  // What the training loop calls back in epoch `epoch`: the strategy around each backward, the
+  // schedule and callbacks around each step, the progress line and the interrupt check after
+  // each batch.
+  TrainHooks epoch_hooks(int epoch, EpochTally& tally, std::size_t batches, ProgressLine& progress,
+                         long long& countdown) {
+    TrainHooks hooks;
+    if (Strategy* s = o_.strategy) {
+      hooks.before_backward = [s](std::size_t local, std::size_t global) { s->begin_step(local, global); };
+      hooks.after_backward = [s] { s->finish_step(); };
+      hooks.agree = [s](bool bad) { return s->any(bad); };
+    }
+    hooks.before_step = [this, epoch, &tally, batches] {
+      if (o_.schedule && o_.schedule_unit == ScheduleUnit::step) o_.schedule->apply(opt_.base, opt_.steps());
+      if (cb_.before_step) cb_.before_step(step_info(epoch, tally, batches));
+    };
+    hooks.after_step = [this, epoch, &tally, batches] { after_step(epoch, tally, batches); };
+    hooks.after_batch = [this, batches, &progress, &countdown](const EpochTally& t) {
+      if (progress.enabled() && t.samples > 0)
+        progress.update(t.batches, batches, t.loss_sum / static_cast<double>(t.samples),
+                        static_cast<double>(t.samples) / t.seconds, t.seconds);
+      if (countdown > 0 && --countdown == 0) std::raise(SIGINT);
+      return !interrupt_agreed();
+    };
+    hooks.warn = [this, &progress](const std::string& note) {
+      if (!root()) return;  // every process left the batch out; one says so
+      progress.clear();
+      std::fprintf(stderr, "%s\n", note.c_str());
+    };
+    return hooks;
+  }
 
   // The epoch's running figures over every process (the seconds are this process's).
   EpochTally global_tally(const EpochTally& mine) const {
