@@ -3,7 +3,8 @@
 #   mpi_e2e.sh MPIEXEC_COMMAND... -- TRAIN_CIFAR10 CIFAR10_DIR WORK_DIR
 # On 640 CIFAR-10 images, seed network (SGD, lr 0.001), 2 epochs, 1 thread per process:
 #  - 2 processes with --sync-bn on give the one-process run's figures (test loss within 1e-4
-#    relative, accuracies within 0.2 points), printed once (process 0), metrics and model written;
+#    relative, accuracies within 0.2 points), printed once (process 0) with each convolution's
+#    algorithm note, metrics and model written;
 #  - SIGUSR1 to mpirun after the first checkpoint stops both processes at the same batch with a
 #    checkpoint (exit 130); --resume under mpirun then saves the same model bytes as an
 #    uninterrupted 2-process run;
@@ -34,6 +35,9 @@ grep -q "data-parallel: 2 processes of 1 threads, 32 of each global batch of 64 
   || fail "no data-parallel line"
 [[ $(grep -Ec '^ +2 +[0-9.]+ +[0-9.]+%' two.log) -eq 1 ]] || fail "epoch 2 printed $(grep -Ec '^ +2 +[0-9.]+ +[0-9.]+%' two.log) times (expected once: process 0)"
 [[ -f two.safetensors ]] || fail "no model saved"
+grep -q "^ctnn: Conv " two.log || fail "no convolution algorithm note"
+[[ -z "$(grep "^ctnn: Conv " two.log | sort | uniq -d)" ]] \
+  || fail "a convolution algorithm note was printed by more than one process: $(grep "^ctnn: Conv " two.log | sort | uniq -d)"
 # epoch,train_loss,train_acc,test_loss,test_acc,...: the 2-process figures against one process's
 paste -d, <(tail -n +2 one.csv) <(tail -n +2 two.csv) | awk -F, -v n="$(head -1 one.csv | tr ',' '\n' | wc -l)" '
   { for (c = 2; c <= 5; ++c) {

@@ -9,7 +9,8 @@
 // set_conv_algorithm() or, read once at the first use, the environment variable CTNN_CONV
 // (im2col, winograd_f2, winograd_f4, automatic), so one binary times a network both ways. A
 // Winograd choice on a shape it does not apply to (not 3x3, stride > 1) runs im2col. The
-// algorithm a layer shape runs is printed to stderr once per shape and algorithm.
+// algorithm a layer shape runs is printed to stderr once per shape and algorithm, unless
+// set_conv_notes(false) turned that off (mpi::DdpStrategy does on every process but 0).
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -50,11 +51,17 @@ inline std::atomic<ConvAlgorithm>& process_conv_algorithm() {
   }();
   return a;
 }
+inline std::atomic<bool>& process_conv_notes() {
+  static std::atomic<bool> on{true};
+  return on;
+}
 }  // namespace detail
 
 // The process-wide choice for every layer left at ConvAlgorithm::automatic.
 inline void set_conv_algorithm(ConvAlgorithm a) { detail::process_conv_algorithm().store(a); }
 inline ConvAlgorithm conv_algorithm() { return detail::process_conv_algorithm().load(); }
+// Whether the "ctnn: Conv ...: <algorithm>" notes are printed to stderr (default on).
+inline void set_conv_notes(bool on) { detail::process_conv_notes().store(on); }
 
 namespace kernels {
 
@@ -88,7 +95,7 @@ ConvAlgorithm resolve_conv_algorithm(ConvAlgorithm layer, Precision precision, s
   if (!winograd_applies<G>) a = ConvAlgorithm::im2col;
   static std::atomic<unsigned> printed{0};  // per shape, a bit per algorithm
   const unsigned bit = 1u << static_cast<unsigned>(a);
-  if (!(printed.fetch_or(bit) & bit))
+  if (!(printed.fetch_or(bit) & bit) && ctnn::detail::process_conv_notes().load())
     std::fprintf(stderr, "ctnn: Conv %zu->%zu %zux%zu stride %zu pad %zu on %zux%zu: %s\n", G.cin, G.cout, G.k, G.k,
                  G.stride, G.pad, G.h, G.w, conv_algorithm_name(a));
   return a;

@@ -15,13 +15,15 @@
 //   });
 //
 // The constructor broadcasts rank 0's parameters and buffers (the trainer does it again after a
-// resume). The object must outlive the training and stay where it is (DataParallel's hook holds
+// resume), and on every process but 0 it turns off the convolutions' algorithm notes on stderr
+// (set_conv_notes(false), kernels/winograd_select.hpp), which process 0 prints. The object must outlive the training and stay where it is (DataParallel's hook holds
 // its address).
 #include <cstddef>
 #include <span>
 #include <string>
 
 #include "ctnn/data/shard.hpp"
+#include "ctnn/kernels/winograd_select.hpp"
 #include "ctnn/mpi/communicator.hpp"
 #include "ctnn/mpi/data_parallel.hpp"
 #include "ctnn/train/strategy.hpp"
@@ -38,6 +40,7 @@ class DdpStrategy final : public train::Strategy {
  public:
   DdpStrategy(const Communicator& comm, Net& net, DataParallelOptions options = {})
       : comm_(comm), dp_(comm, net, options) {
+    if (comm.rank() != 0) set_conv_notes(false);  // process 0 prints, as the trainer does
     dp_.broadcast_from_root();
   }
 
