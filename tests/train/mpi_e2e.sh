@@ -36,8 +36,8 @@ grep -q "data-parallel: 2 processes of 1 threads, 32 of each global batch of 64 
 [[ $(grep -Ec '^ +2 +[0-9.]+ +[0-9.]+%' two.log) -eq 1 ]] || fail "epoch 2 printed $(grep -Ec '^ +2 +[0-9.]+ +[0-9.]+%' two.log) times (expected once: process 0)"
 [[ -f two.safetensors ]] || fail "no model saved"
 grep -q "^ctnn: Conv " two.log || fail "no convolution algorithm note"
-[[ -z "$(grep "^ctnn: Conv " two.log | sort | uniq -d)" ]] \
-  || fail "a convolution algorithm note was printed by more than one process: $(grep "^ctnn: Conv " two.log | sort | uniq -d)"
+repeated=$(grep "^ctnn: Conv " two.log | sort | uniq -d)
+[[ -z "$repeated" ]] || fail "a convolution algorithm note was printed by more than one process: $repeated"
 # epoch,train_loss,train_acc,test_loss,test_acc,...: the 2-process figures against one process's
 paste -d, <(tail -n +2 one.csv) <(tail -n +2 two.csv) | awk -F, -v n="$(head -1 one.csv | tr ',' '\n' | wc -l)" '
   { for (c = 2; c <= 5; ++c) {

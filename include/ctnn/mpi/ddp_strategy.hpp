@@ -16,8 +16,8 @@
 //
 // The constructor broadcasts rank 0's parameters and buffers (the trainer does it again after a
 // resume), and on every process but 0 it turns off the convolutions' algorithm notes on stderr
-// (set_conv_notes(false), kernels/winograd_select.hpp), which process 0 prints. The object must outlive the training and stay where it is (DataParallel's hook holds
-// its address).
+// (set_conv_notes(false), kernels/winograd_select.hpp), which process 0 prints. The object must
+// outlive the training and stay where it is (DataParallel's hook holds its address).
 #include <cstddef>
 #include <span>
 #include <string>
