@@ -80,7 +80,7 @@ void print_run(const Options& o, const presets::Recipe& r, std::size_t train_ima
   std::printf("ctnn train_cifar10: model %s, %d epochs, batch %zu, %s lr %g (schedule %s%s), momentum %g%s, weight decay %g%s\n",
               o.model.c_str(), r.epochs, r.batch_size, r.optimizer.c_str(), r.lr, r.schedule.c_str(),
               r.schedule_per_epoch ? " per epoch" : "", r.momentum,
-              r.optimizer == "sgd" && r.nesterov ? " (Nesterov)" : "", r.weight_decay,
+              (r.optimizer == "sgd" || r.optimizer == "muon") && r.nesterov ? " (Nesterov)" : "", r.weight_decay,
               r.decay_norm_and_bias ? "" : " (not on BatchNorm and bias tensors)");
   std::printf("augment %s, normalize %s, label smoothing %g, test-time augmentation level %d, lookahead %s, seed %llu, "
               "%d threads; %zu train / %zu test images loaded in %.2f s\n",
@@ -90,7 +90,8 @@ void print_run(const Options& o, const presets::Recipe& r, std::size_t train_ima
   std::string line = "preset recipe: ";
   if (r.whiten)
     line += "layer 0 = patch-whitening conv from the first " + std::to_string(std::min<std::size_t>(5000, train_images)) +
-            " training images (frozen; bias trains for " + std::to_string(r.whiten_bias_epochs) + " epochs); ";
+            " training images (frozen; bias trains for " + std::to_string(r.whiten_bias_epochs) + " epochs" +
+            (r.whiten_bias_linear ? ", its lr falling linearly to 0" : "") + "); ";
   if (r.dirac) line += "3x3 convs start with dirac_ on their first Cin filters; ";
   if (r.norm_bias_lr_scale != 1)
     line += "BatchNorm biases at lr x " + short_number(r.norm_bias_lr_scale) + ", weight decay / " +

@@ -84,6 +84,45 @@ void print_run(const Options& o, const presets::Recipe& r, std::size_t train_ima
 template <class Net>
 int run_model(const Options& o, const presets::Recipe& r);
 
+// airbench94_muon's optimizer (docs/muon.md) on the airbench network: every trainable filter on Muon
+// at the recipe's lr, momentum and (decoupled) weight decay; the BatchNorm biases, the whitening bias
+// and the head on Nesterov SGD at airbench94_muon_groups' lr and weight decay for this batch size,
+// scaled like Muon's when --lr changes it. The head's are converted for ctnn's logits (v / 9) x,
+// where airbench94_muon computes (w / 256) x with w of std 1: v = 9 w / 256 is the same function
+// (v starts at std 0.035, torch's default init), and SGD on v is SGD on w with lr x (9/256)^2 and
+// weight decay x (256/9)^2. Calls train(optimizer, the whitening bias's group).
+template <class Net, class Train>
+int with_muon(const presets::Recipe& r, Net& net, Train&& train) {
+  auto params = net.parameters();
+  params.erase(params.begin());  // 0.weight: frozen
+  const auto whiten_bias = params.front();
+  params.erase(params.begin());
+  const double lr_scale = r.lr / ctnn::airbench94_muon_options().lr;
+  constexpr double head = 9.0 / 256;
+  ctnn::MuonGroupOptions g = ctnn::airbench94_muon_groups(r.batch_size);
+  g.lr = r.lr;
+  g.weight_decay = r.weight_decay;
+  g.aux_lr *= lr_scale;
+  g.head_lr = *g.head_lr * head * head * lr_scale;
+  g.head_weight_decay = *g.head_weight_decay / (head * head);
+  auto groups = ctnn::muon_groups(params, g);
+  groups.push_back({{whiten_bias}, false, g.aux_lr, g.aux_weight_decay, "whiten_bias"});
+  const std::size_t whiten_group = groups.size() - 1;
+  ctnn::MuonOptions mo = ctnn::airbench94_muon_options();
+  mo.lr = r.lr;
+  mo.momentum = r.momentum;
+  mo.nesterov = r.nesterov;
+  mo.weight_decay = r.weight_decay;
+  ctnn::Muon opt{std::move(groups), mo};
+  std::printf("muon groups:");
+  for (const auto& group : opt.param_groups())
+    std::printf(" %s (%zu tensors, lr %g, weight decay %g)", group.name.c_str(), group.end - group.begin, group.lr,
+                group.weight_decay);
+  std::printf("; Muon: %d Newton-Schulz steps, filters renormalised; SGD: momentum %g (Nesterov)\n", mo.ns_steps,
+              mo.aux.momentum);
+  return train(opt, std::optional<std::size_t>(whiten_group));
+}
+
 // The optimizer of the recipe, with SGD's parameter groups (decay on BatchNorm and bias tensors or
 // not, the BatchNorm biases' lr scale, a whitening layer's weight left out and its bias in a group
 // of its own); calls train(optimizer, the group frozen later if any).
@@ -110,9 +149,17 @@ int with_optimizer(const Options& o, const presets::Recipe& r, Net& net, Train&&
                                       .nesterov = r.nesterov}};
     return train(opt, frozen_later);
   }
+  if (r.optimizer == "muon") {
+    if (!r.whiten)
+      throw std::runtime_error("--optimizer muon is airbench94_muon's recipe, for --model airbench_muon or airbench; "
+                               "for other networks use ctnn::Muon and ctnn::muon_groups in your own program "
+                               "(docs/library.md, \"Muon\")");
+    return with_muon(r, net, train);
+  }
   if (r.whiten)
     throw std::runtime_error("--model " + o.model +
-                             " trains with --optimizer sgd only (its whitening layer is frozen through SGD parameter groups)");
+                             " trains with --optimizer sgd or muon only (its whitening layer is frozen through parameter "
+                             "groups)");
   if (r.optimizer == "adamw") {
     ctnn::AdamW opt{net.parameters(), {.lr = r.lr, .weight_decay = r.weight_decay}};
     return train(opt, std::nullopt);
@@ -190,7 +237,7 @@ int run_model(const Options& o, const presets::Recipe& r) {
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
 
   Net net(o.seed);
-  net.set_precision(trainer::resolve_precision(o, o.model == "airbench" || o.model == "resnet9"));
+  net.set_precision(trainer::resolve_precision(o, o.model == "airbench" || o.model == "airbench_muon" || o.model == "resnet9"));
   const data::Shard sh = shard();
   data::check_global_batch(r.batch_size, sh);  // before the run is described
   print_run(o, r, train_set.size(), test_set.size(), load_s);
@@ -220,9 +267,17 @@ int run_model(const Options& o, const presets::Recipe& r) {
   if (r.tta > 0) topts.tta_level = r.tta;
   return with_optimizer(o, r, net, [&](auto& optimizer, std::optional<std::size_t> frozen_later) {
     ctnn::train::TrainerCallbacks<float> cb;
-    if (frozen_later)  // airbench's whitening bias: lr 0 after some epochs (after the schedule)
+    // The whitening bias (after the schedule): lr 0 after some epochs (airbench), or falling linearly
+    // from its base lr to 0 over them (airbench94_muon: initial_lr x (1 - step / its steps)).
+    if (frozen_later)
       cb.before_step = [&, g = *frozen_later](const ctnn::train::StepInfo<float>& s) {
-        if (s.epoch > r.whiten_bias_epochs) s.optimizer.param_groups()[g].lr = 0;
+        auto& group = s.optimizer.param_groups()[g];
+        if (r.whiten_bias_linear) {
+          const double steps = static_cast<double>(r.whiten_bias_epochs) * static_cast<double>(s.batches);
+          group.lr = group.base_lr * std::max(0.0, 1.0 - static_cast<double>(s.steps_done) / steps);
+        } else if (s.epoch > r.whiten_bias_epochs) {
+          group.lr = 0;
+        }
       };
 #if CTNN_EXAMPLES_MPI
     std::optional<ctnn::mpi::DdpStrategy<Net>> ddp;  // broadcasts process 0's weights

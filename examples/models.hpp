@@ -10,6 +10,7 @@
 #include <ctnn/ctnn.hpp>
 #include <ctnn/models/airbench.hpp>
 #include <ctnn/models/resnet9.hpp>
+#include <ctnn/optim/muon.hpp>
 
 namespace presets {
 
@@ -59,6 +60,8 @@ struct Recipe {
   double norm_bias_lr_scale = 1.0;   // lr multiplier of BatchNorm biases (wd divided by it)
   bool whiten = false;               // layer 0 is a whitening conv computed from the data, frozen
   int whiten_bias_epochs = 0;        // ... whose bias trains for this many epochs only
+  bool whiten_bias_linear = false;   // ... at an lr falling linearly to 0 over them (airbench94_muon),
+                                     // not the schedule's
   bool dirac = false;                // 3x3 convs start with dirac_ on their first Cin filters
   bool drop_last = false;            // drop the last, smaller training batch of each epoch
   bool schedule_per_epoch = false;   // --schedule-unit: the schedule is applied before every step
@@ -89,6 +92,27 @@ inline Recipe airbench_recipe() {
   return r;
 }
 
+// airbench94_muon (Keller Jordan, cifar10-airbench; docs/muon.md): the airbench network, 8 epochs at
+// batch 2000, Muon on every trainable filter (lr 0.24, SGD-style momentum 0.6, Nesterov, 3
+// Newton-Schulz steps, each filter renormalised), Nesterov SGD 0.85 on the BatchNorm biases, the
+// whitening bias and the head (their lr and weight decay in cifar_run.hpp's muon groups), every lr
+// falling linearly to 0 over the run, the whitening bias's over its 3 epochs; no Lookahead.
+// lr, momentum and weight decay here are Muon's (decoupled decay on the filters).
+inline Recipe airbench_muon_recipe() {
+  const ctnn::MuonOptions muon = ctnn::airbench94_muon_options();
+  Recipe r{8, 2000, muon.lr, "muon", muon.momentum, muon.weight_decay, "flip-translate", "cifar"};
+  r.schedule = "piecewise:0:1,1:0";
+  r.label_smoothing = 0.2;
+  r.tta = 2;
+  r.nesterov = muon.nesterov;
+  r.whiten = true;
+  r.whiten_bias_epochs = 3;
+  r.whiten_bias_linear = true;
+  r.dirac = true;
+  r.drop_last = true;
+  return r;
+}
+
 // Page's ResNet-9 recipe: 24 epochs, batch 512, Nesterov SGD 0.9, lr 0 -> 0.4 (epoch 5) -> 0,
 // weight decay 5e-4, label smoothing 0.2, reflect-crop + flip + Cutout 8.
 inline Recipe resnet9_recipe() {
@@ -113,6 +137,8 @@ inline const CifarPreset kCifarPresets[] = {
     {"seed3", "seed with 3 blocks", [] { return seed_recipe; }},
     {"seed4", "seed with 4 blocks", [] { return seed_recipe; }},
     {"airbench", "airbench94: whitening conv + 3 conv groups, 94 % in 10 epochs", airbench_recipe},
+    {"airbench_muon", "airbench94_muon: the airbench network trained with Muon, 8 epochs at batch 2000",
+     airbench_muon_recipe},
     {"resnet9", "Page's ResNet-9 with residual blocks", resnet9_recipe},
 };
 
@@ -133,7 +159,7 @@ template <class F>
 decltype(auto) with_cifar_network(std::string_view name, F&& f) {
   if (name == "seed3") return f.template operator()<Seed3>();
   if (name == "seed4") return f.template operator()<Seed4>();
-  if (name == "airbench") return f.template operator()<Airbench>();
+  if (name == "airbench" || name == "airbench_muon") return f.template operator()<Airbench>();
   if (name == "resnet9") return f.template operator()<ResNet9>();
   cifar_preset(name);  // throws for an unknown name
   return f.template operator()<Seed>();

@@ -58,7 +58,7 @@ int run_sweep(const Options& base) {
       {"lr", check_positive_number},
       {"batch-size", check_positive_integer},
       {"weight-decay", check_non_negative_number},
-      {"optimizer", check_one_of({"sgd", "adam", "adamw"})},
+      {"optimizer", check_one_of({"sgd", "adam", "adamw", "muon"})},
       {"model", check_one_of(presets::cifar_model_names())},
   };
   const SweepSpec spec = parse_sweep(base.sweep, keys);
@@ -108,13 +108,14 @@ int main(int argc, char** argv) {
   app.add_option("--model", o.model, models)->check(CLI::IsMember(presets::cifar_model_names()))->capture_default_str();
   trainer::add_recipe_options(
       app, o.flags, {"none", "pad-resize", "crop-flip", "crop-flip-cutout", "flip-translate"},
-      {{"epochs", "seed: 5"}, {"batch-size", "seed: 32"}, {"lr", "seed: 1e-3"}, {"optimizer", "seed: adam"},
+      {{"epochs", "seed: 5"}, {"batch-size", "seed: 32"}, {"lr", "seed: 1e-3"}, {"optimizer", "seed: adam, airbench: sgd, airbench_muon: muon (airbench networks only)"},
        {"momentum", "seed: 0.9"}, {"nesterov", "seed: off, airbench: on"}, {"weight-decay", "seed: 0"},
        {"augment", "none | pad-resize (coursework: Pad(4)+Resize(32)) | crop-flip (zero-padded crop 4 + flip) | "
                    "crop-flip-cutout (reflect-padded crop 4, flip, Cutout 8; resnet9) | flip-translate (alternating "
                    "flip, reflect-padded translation by up to 2; airbench); seed: none"},
        {"schedule", "seed: none; airbench: triangle:0.2,0.23,0.07"}, {"schedule-unit", "every preset: step"},
-       {"label-smoothing", "seed: 0, airbench: 0.2"}, {"tta", "seed: 0, airbench: 2"}});
+       {"label-smoothing", "seed: 0, airbench: 0.2"}, {"tta", "seed: 0, airbench: 2"}},
+      {"sgd", "adam", "adamw", "muon"});
   app.add_option("--lookahead", o.lookahead, "airbench's Lookahead of the weights every 5 steps: on | off (airbench: on)")
       ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--decay-norm-and-bias", o.decay_norm_and_bias,

@@ -157,7 +157,8 @@ Recipe apply_flags(Recipe r, const RecipeFlags& f) {
 // Adds the recipe options; `defaults` holds each one's preset defaults for its help, by option
 // name without dashes ("epochs": "seed: 5").
 inline void add_recipe_options(CLI::App& app, RecipeFlags& f, const std::vector<std::string>& augments,
-                               const std::map<std::string, std::string>& defaults) {
+                               const std::map<std::string, std::string>& defaults,
+                               const std::vector<std::string>& optimizers = {"sgd", "adam", "adamw"}) {
   const auto help = [&](const std::string& name, const std::string& text) {
     const auto it = defaults.find(name);
     return it == defaults.end() ? text : text + " (" + it->second + ")";
@@ -165,8 +166,9 @@ inline void add_recipe_options(CLI::App& app, RecipeFlags& f, const std::vector<
   app.add_option("--epochs", f.epochs, help("epochs", "Epochs to train"))->check(CLI::Range(1, 100000));
   app.add_option("--batch-size", f.batch_size, help("batch-size", "Mini-batch size"))->check(CLI::Range(1, 65536));
   app.add_option("--lr", f.lr, help("lr", "Learning rate (the schedule's peak)"))->check(positive);
-  app.add_option("--optimizer", f.optimizer, help("optimizer", "sgd | adam | adamw"))
-      ->check(CLI::IsMember({"sgd", "adam", "adamw"}));
+  std::string names;
+  for (const auto& n : optimizers) names += (names.empty() ? "" : " | ") + n;
+  app.add_option("--optimizer", f.optimizer, help("optimizer", names))->check(CLI::IsMember(optimizers));
   app.add_option("--momentum", f.momentum, help("momentum", "SGD momentum"))->check(CLI::Range(0.0, 1.0));
   app.add_option("--nesterov", f.nesterov, help("nesterov", "Nesterov momentum for sgd: on | off"))
       ->check(CLI::IsMember({"on", "off"}));

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End to end: the airbench and resnet9 presets train through the whole recipe on a slice of
+# End to end: the airbench, airbench_muon and resnet9 presets train through the whole recipe on a slice of
 # CIFAR-10 (whitening and dirac init, parameter groups, per-step schedule, Lookahead, label
 # smoothing, test-time augmentation), print their defaults, write the final-accuracy CSV, resume
 # a Lookahead run from a mid-epoch checkpoint to the same weights, and
@@ -30,17 +30,44 @@ awk -v a="$acc" 'BEGIN { exit !(a > 0.25) }' || fail "airbench test accuracy $ac
 grep -q "Residual" "$work/res.log" || fail "resnet9 summary has no Residual block"
 grep -q "test-time augmentation (level 1: mirror)" "$work/res.log" || fail "resnet9 TTA missing"
 
-# Lookahead is checkpointed: interrupted mid-epoch 2 and resumed, airbench ends on the
-# uninterrupted run's weights, byte for byte.
+# airbench_muon: Muon on every trainable filter, airbench94_muon's SGD groups converted to the mean
+# loss at this batch size (aux: 0.053 x 256, 2e-6 x 256 / 0.053 / 256; head: 0.67 x 256 x (9/256)^2,
+# 2e-6 / 0.67 x (256/9)^2), the whitening bias on a linear lr of its own; it learns.
+"$train" --data "$data" --model airbench_muon --epochs 2 --batch-size 256 --train-limit 2560 --test-limit 500 \
+         --metrics "$work/muon.csv" >"$work/muon.log" 2>&1 || { cat "$work/muon.log"; fail "airbench_muon run failed"; }
+cat "$work/muon.log"
+grep -q "muon lr 0.24 (schedule piecewise:0:1,1:0), momentum 0.6 (Nesterov), weight decay 0" "$work/muon.log" ||
+  fail "airbench_muon defaults not printed"
+grep -q "muon groups: muon (6 tensors, lr 0.24, weight decay 0) aux (6 tensors, lr 13.568, weight decay 3.77358e-05) head (1 tensors, lr 0.211992, weight decay 0.00241518) whiten_bias (1 tensors, lr 13.568, weight decay 3.77358e-05)" \
+  "$work/muon.log" || fail "airbench_muon parameter groups are not airbench94_muon's"
+grep -q "bias trains for 3 epochs, its lr falling linearly to 0" "$work/muon.log" || fail "whitening-bias schedule not announced"
+acc=$(tail -n 1 "$work/muon.final.csv" | cut -d, -f3)
+awk -v a="$acc" 'BEGIN { exit !(a > 0.25) }' || fail "airbench_muon test accuracy $acc is not above 0.25"
+if "$train" --data "$data" --model seed --optimizer muon --epochs 1 --train-limit 256 >"$work/bad_muon.log" 2>&1; then
+  fail "--optimizer muon on the seed network should be refused"
+fi
+grep -q "optimizer muon is airbench94_muon's recipe, for --model airbench_muon or airbench" "$work/bad_muon.log" ||
+  fail "unclear message: $(cat "$work/bad_muon.log")"
+
+# resumes_exactly NAME OPTIONS...: a run interrupted mid-epoch 2 (after 6 steps) and resumed from
+# its checkpoint (DIR $work/ck_NAME) saves the uninterrupted run's weights, byte for byte.
+resumes_exactly() {
+  local name=$1; shift
+  "$train" "$@" --save "$work/${name}_full.safetensors" >"$work/${name}_full.log" 2>&1 ||
+    fail "$name run failed: $(tail -n 3 "$work/${name}_full.log")"
+  local status=0
+  "$train" "$@" --checkpoint "$work/ck_$name" --interrupt-after 6 >"$work/${name}_cut.log" 2>&1 || status=$?
+  [[ $status -eq 130 ]] || fail "$name --interrupt-after 6 exited with $status: $(tail -n 3 "$work/${name}_cut.log")"
+  "$train" "$@" --resume "$work/ck_$name" --save "$work/${name}_resumed.safetensors" >"$work/${name}_resumed.log" 2>&1 ||
+    fail "$name resume failed: $(tail -n 3 "$work/${name}_resumed.log")"
+  cmp -s "$work/${name}_full.safetensors" "$work/${name}_resumed.safetensors" || fail "$name resumed to other weights"
+}
+# Muon's state and the whitening bias's own lr, and airbench's Lookahead, are checkpointed.
+resumes_exactly muon --data "$data" --model airbench_muon --epochs 2 --train-limit 512 --test-limit 100 --batch-size 128 \
+                --threads 2 --tta 0
 la=(--data "$data" --model airbench --epochs 2 --train-limit 512 --test-limit 100 --batch-size 128 --threads 2 --tta 0)
-"$train" "${la[@]}" --save "$work/la_full.safetensors" >"$work/la_full.log" 2>&1 || fail "airbench run failed: $(tail -n 3 "$work/la_full.log")"
-status=0
-"$train" "${la[@]}" --checkpoint "$work/ck" --interrupt-after 6 >"$work/la_cut.log" 2>&1 || status=$?
-[[ $status -eq 130 ]] || fail "--interrupt-after 6 exited with $status: $(tail -n 3 "$work/la_cut.log")"
-"$train" "${la[@]}" --resume "$work/ck" --save "$work/la_resumed.safetensors" >"$work/la_resumed.log" 2>&1 ||
-  fail "airbench resume failed: $(tail -n 3 "$work/la_resumed.log")"
-cmp -s "$work/la_full.safetensors" "$work/la_resumed.safetensors" || fail "airbench (Lookahead) resumed to other weights"
-if "$train" "${la[@]}" --resume "$work/ck" --lookahead off >"$work/bad.log" 2>&1; then
+resumes_exactly lookahead "${la[@]}"
+if "$train" "${la[@]}" --resume "$work/ck_lookahead" --lookahead off >"$work/bad.log" 2>&1; then
   fail "a Lookahead checkpoint resumed without Lookahead should be refused"
 fi
 grep -q "trainer.lookahead.k" "$work/bad.log" || fail "unclear message: $(cat "$work/bad.log")"
