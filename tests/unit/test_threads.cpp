@@ -210,3 +210,39 @@ TEST_CASE("threads: training results do not depend on the active thread count, o
   CHECK(std::memcmp(two.data(), one.data(), two.size() * sizeof(float)) == 0);
   CHECK(std::memcmp(two.data(), mixed.data(), two.size() * sizeof(float)) == 0);
 }
+
+namespace {
+// Convs big enough to be split (>= 4 M multiply-adds per GEMM): a large plane (one sample per GEMM),
+// small planes (several samples side by side: 8x8 -> 4, 4x4 -> 16) and a pointwise conv; eval mode,
+// so that the forward is a pure function of the input.
+using SmallBatchNet = Sequential<Input<16, 32, 32>, Conv<16, 64, 3, 1, 1>, ReLU, MaxPool<2>, MaxPool<2>,
+                                 Conv<64, 128, 3, 1, 1>, Conv<128, 128, 1>, ReLU, MaxPool<2>, Conv<128, 64, 3, 1, 1>,
+                                 Linear<10>>;
+
+std::vector<float> eval_forward(int width, int active, std::size_t n) {
+  set_num_threads(width);
+  set_active_threads(active);
+  SmallBatchNet net(5);
+  net.eval();
+  Tensor<SmallBatchNet::in_shape> x(n);
+  Rng rng(9);
+  for (auto& v : x.span()) v = static_cast<float>(rng.normal());
+  const auto y = net.forward(x);
+  return {y.data(), y.data() + y.size()};
+}
+}  // namespace
+
+TEST_CASE("threads: a small batch's conv forward, its output channels split across threads, gives one thread's bits") {
+  RestoreThreads restore;
+  // Batches of 1 and 3 have fewer sample groups than 2 threads in every conv (the split path); batch 64 has
+  // enough (the per-group path) for the large plane and the 4x4 and 2x2 planes alike.
+  for (std::size_t n : {1u, 3u, 64u}) {
+    CAPTURE(n);
+    const auto one = eval_forward(1, 1, n);
+    const auto two = eval_forward(2, 2, n);
+    const auto two_one_active = eval_forward(2, 1, n);
+    REQUIRE(one.size() == n * 10);
+    CHECK(std::memcmp(one.data(), two.data(), one.size() * sizeof(float)) == 0);
+    CHECK(std::memcmp(one.data(), two_one_active.data(), one.size() * sizeof(float)) == 0);
+  }
+}
