@@ -219,6 +219,9 @@ int run_model(const Options& o, fer_presets::Recipe r) {
   if (r.augment == "crop-flip")
     train_tf.apply = transform(data::compose<Fer2013Shape>(data::RandomCrop<48, 48, 4>{}, data::RandomHorizontalFlip{},
                                                            ToTensor{}, normalize));
+  if (r.augment == "crop-flip-erase")  // torchvision's RandomErasing defaults, after Normalize (0 = the mean)
+    train_tf.apply = transform(data::compose<Fer2013Shape>(data::RandomCrop<48, 48, 4>{}, data::RandomHorizontalFlip{},
+                                                           ToTensor{}, normalize, data::RandomErasing{}));
   if (r.augment == "crop-flip-rotate")
     train_tf.apply = transform(data::compose<Fer2013Shape>(
         data::RandomRotateScale{.degrees = 10, .scale_min = 0.9, .scale_max = 1.1}, data::RandomCrop<48, 48, 4>{},
@@ -292,12 +295,12 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"fast", "strong"}))
       ->capture_default_str();
   trainer::add_recipe_options(
-      app, o.flags, {"none", "crop-flip", "crop-flip-rotate"},
+      app, o.flags, {"none", "crop-flip", "crop-flip-rotate", "crop-flip-erase"},
       {{"epochs", "fast: 25, strong: 60"}, {"batch-size", "64"}, {"lr", "1e-3"},
        {"optimizer", "fast: adam, strong: adamw"}, {"momentum", "0.9"}, {"nesterov", "sgd: on unless --momentum 0"},
        {"weight-decay", "fast: 0, strong: 1e-2"}, {"schedule", "cosine: from --lr towards 0 over the run"},
        {"schedule-unit", "both presets: epoch"},
-       {"augment", "none | crop-flip (4-pixel shifts + mirror) | crop-flip-rotate (also +-10 degrees, +-10 % zoom); "
+       {"augment", "none | crop-flip (4-pixel shifts + mirror) | crop-flip-rotate (also +-10 degrees, +-10 % zoom) | crop-flip-erase (crop-flip, then torchvision's RandomErasing: p 0.5, 2-33 % of the face); "
                    "both presets: crop-flip"},
        {"label-smoothing", "fast: 0.1"}, {"tta", "2"}});
   app.add_option("--test-split", o.test_split, "Test on public (PublicTest), private (PrivateTest) or both")

@@ -74,6 +74,11 @@ grep -q "adamw lr 0.001" "$work/strong.log" || fail "strong recipe not printed"
 grep -q "augment crop-flip-rotate" "$work/strong.log" || fail "rotation augmentation not printed"
 grep -q "final test accuracy, test-time augmentation 3 (ten views" "$work/strong.log" || fail "strong: no ten-view accuracy"
 
+# RandomErasing in the training pipeline (crop-flip-erase).
+"$train" --data-dir "$data" --model fast --epochs 1 --train-limit 256 --test-limit 100 --tta 0 \
+         --augment crop-flip-erase >"$work/erase.log" 2>&1 || { cat "$work/erase.log"; fail "crop-flip-erase run failed"; }
+grep -q "augment crop-flip-erase" "$work/erase.log" || fail "erasing augmentation not printed"
+
 if "$train" --data-dir "$data" --schedule "cosine:x" --epochs 1 --train-limit 64 >"$work/bad.log" 2>&1; then
   fail "a bad --schedule should be refused"
 fi

@@ -34,8 +34,10 @@
 //   AlternatingFlip{}       (airbench) one coin per image for the run, the flip alternating by
 //                           epoch; needs tf(src, dst, rng, SampleInfo{epoch, image_seed}), as
 //                           DataLoader calls it
-// Tensor op (after Normalize; no torchvision counterpart, DeVries & Taylor's reference code):
-//   Cutout{size, fill = 0}  one size x size square set to fill (0 = the mean after Normalize)
+// Tensor ops (after Normalize):
+//   Cutout{size, fill = 0}  one size x size square set to fill (0 = the mean after Normalize; no
+//                           torchvision counterpart, DeVries & Taylor's reference code)
+//   RandomErasing{p, scale, ratio, value}  torchvision's RandomErasing (data/random_erasing.hpp)
 // The random ops draw from the ctnn::Rng passed in (not torch's generator), in pipeline order:
 // same seed, same crops, flips and cutouts, but not the same ones as a PyTorch run.
 //
@@ -52,6 +54,7 @@
 #include <utility>
 
 #include "ctnn/core/random.hpp"
+#include "ctnn/data/random_erasing.hpp"
 #include "ctnn/core/shape.hpp"
 
 namespace ctnn::data {
