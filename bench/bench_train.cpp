@@ -4,7 +4,8 @@
 // in each precision (net.set_precision, core/precision.hpp: bf16 = conv and linear GEMMs on bf16
 // inputs with fp32 accumulation; without AVX512_BF16 bf16 is the slower portable path)
 // for <net> = seed (the coursework's network) and resnet9_plain, at batch 32 and 128, and the
-// model zoo's airbench (airbench94) and resnet9 (with its residual blocks) at 128 and 512.
+// model zoo's airbench (airbench94) and resnet9 (with its residual blocks) at 128 and 512, and
+// airbench96 at 128.
 //
 // resnet9_plain: the classic ResNet-9's convolution stack without the two skip additions (prep 3->64; 64->128 + pool; [128->128, 128->128];
 // 128->256 + pool; 256->512 + pool; [512->512, 512->512]; MaxPool4; Linear 10). The skips
@@ -38,6 +39,7 @@ namespace {
 using namespace ctnn;
 
 using bench::Airbench94;
+using bench::Airbench96;
 using bench::ResNet9;
 using bench::ResNet9Plain;
 using bench::SeedNet;
@@ -165,6 +167,7 @@ int main(int argc, char** argv) {
   add<ResNet9Plain>("resnet9_plain");
   add<ResNet9, ResNet9Plain>("resnet9", {128, 512});
   add<Airbench94>("airbench", {128, 512});
+  add<Airbench96>("airbench96", {128});
   add_conv_algorithms<ResNet9, ResNet9Plain>("resnet9");
   add_conv_algorithms<Airbench94>("airbench");
   benchmark::Initialize(&argc, argv);
@@ -174,6 +177,7 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("seed_fwd_mflop_per_image", std::to_string(2e-6 * forward_macs<SeedNet>()));
   benchmark::AddCustomContext("resnet9_plain_fwd_mflop_per_image", std::to_string(2e-6 * forward_macs<ResNet9Plain>()));
   benchmark::AddCustomContext("airbench_fwd_mflop_per_image", std::to_string(2e-6 * forward_macs<Airbench94>()));
+  benchmark::AddCustomContext("airbench96_fwd_mflop_per_image", std::to_string(2e-6 * forward_macs<Airbench96>()));
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -2,7 +2,7 @@
 """ctnn vs PyTorch, side by side: training images/s of the same networks on the same data sizes.
 
     /usr/bin/python3 bench/compare_pytorch.py [--build-dir DIR] [--quick] [--json FILE]
-                                              [--threads 1,2] [--nets seed,resnet9_plain,resnet9,airbench]
+                                              [--threads 1,2] [--nets seed,resnet9_plain,resnet9,airbench[,airbench96]]
                                               [--batches 32,128] [--no-memory]
                                               [--torch-layouts nchw,channels_last]
 
@@ -47,13 +47,27 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-NETS = ("seed", "resnet9_plain", "resnet9", "airbench")
-SLOW_NETS = ("resnet9_plain", "resnet9", "airbench")
+NETS = ("seed", "resnet9_plain", "resnet9", "airbench", "airbench96")
+SLOW_NETS = ("resnet9_plain", "resnet9", "airbench", "airbench96")
+DEFAULT_NETS = ("seed", "resnet9_plain", "resnet9", "airbench")  # airbench96 (batch 128 only) when asked for
 
 
 # ----------------------------------------------------------------------------- PyTorch side
 def torch_net(name):
     import torch.nn as nn
+
+    class Mul(nn.Module):  # the logit scale of the model zoo's networks
+        def __init__(self, s):
+            super().__init__()
+            self.s = s
+
+        def forward(self, x):
+            return x * self.s
+
+    def frozen_bn(c, **kw):  # airbench's BatchNorm: weight frozen at 1, eps 1e-12
+        b = nn.BatchNorm2d(c, eps=1e-12, **kw)
+        b.weight.requires_grad = False
+        return b
 
     if name == "seed":
         return nn.Sequential(
@@ -78,14 +92,6 @@ def torch_net(name):
             def forward(self, x):
                 return x + super().forward(x)
 
-        class Mul(nn.Module):
-            def __init__(self, s):
-                super().__init__()
-                self.s = s
-
-            def forward(self, x):
-                return x * self.s
-
         def cbr(ci, co):
             return [nn.Conv2d(ci, co, 3, padding=1, bias=False), nn.BatchNorm2d(co), nn.ReLU()]
         return nn.Sequential(
@@ -94,18 +100,8 @@ def torch_net(name):
             nn.AdaptiveMaxPool2d(1), nn.Flatten(), nn.Linear(512, 10, bias=False), Mul(0.125))
     if name == "airbench":
         # ctnn/models/airbench.hpp = airbench94's network (its BatchNorm weight frozen at 1).
-        class Mul(nn.Module):
-            def __init__(self, s):
-                super().__init__()
-                self.s = s
-
-            def forward(self, x):
-                return x * self.s
-
         def bn(c):
-            b = nn.BatchNorm2d(c, eps=1e-12, momentum=0.4)
-            b.weight.requires_grad = False
-            return b
+            return frozen_bn(c, momentum=0.4)
 
         def group(ci, co):
             return [nn.Conv2d(ci, co, 3, padding=1, bias=False), nn.MaxPool2d(2), bn(co), nn.GELU(),
@@ -113,6 +109,24 @@ def torch_net(name):
         return nn.Sequential(
             nn.Conv2d(3, 24, 2), nn.GELU(), *group(24, 64), *group(64, 256), *group(256, 256),
             nn.MaxPool2d(3), nn.Flatten(), nn.Linear(256, 10, bias=False), Mul(1 / 9))
+    if name == "airbench96":
+        # ctnn/models/airbench96.hpp = airbench96.py's network (2024-06): groups 128/512/512, each
+        # Conv-Pool-BN-GELU then a residual Conv-BN-GELU-Conv-BN added before the last GELU.
+        class Group(nn.Module):
+            def __init__(self, ci, co):
+                super().__init__()
+                self.head = nn.Sequential(nn.Conv2d(ci, co, 3, padding=1, bias=False), nn.MaxPool2d(2), frozen_bn(co),
+                                          nn.GELU())
+                self.pair = nn.Sequential(nn.Conv2d(co, co, 3, padding=1, bias=False), frozen_bn(co), nn.GELU(),
+                                          nn.Conv2d(co, co, 3, padding=1, bias=False), frozen_bn(co))
+                self.activ = nn.GELU()
+
+            def forward(self, x):
+                x = self.head(x)
+                return self.activ(x + self.pair(x))
+        return nn.Sequential(
+            nn.Conv2d(3, 24, 2), nn.GELU(), Group(24, 128), Group(128, 512), Group(512, 512),
+            nn.MaxPool2d(3), nn.Flatten(), nn.Linear(512, 10, bias=False), Mul(1 / 9))
     raise SystemExit(f"unknown network {name}")
 
 
@@ -299,7 +313,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="short run: fewer repeats, shorter timings")
     ap.add_argument("--json", metavar="FILE", help="also save all results as JSON")
     ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--nets", default=",".join(NETS))
+    ap.add_argument("--nets", default=",".join(DEFAULT_NETS))
     ap.add_argument("--batches", default="32,128")
     ap.add_argument("--precisions", default="fp32,bf16", help="ctnn precisions to time (fp32, bf16)")
     ap.add_argument("--mode", default="train", choices=["train", "infer"],

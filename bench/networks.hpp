@@ -2,9 +2,10 @@
 // The networks the benchmarks measure (and bench/compare_pytorch.py builds in PyTorch): the
 // coursework network; ResNet-9's convolution stack without its two residual additions (kept
 // for comparison with earlier figures); and the two speed-run networks of the model zoo,
-// airbench94 and ResNet-9 with its residual blocks.
+// airbench94, airbench96 and ResNet-9 with its residual blocks.
 #include <ctnn/ctnn.hpp>
 #include <ctnn/models/airbench.hpp>
+#include <ctnn/models/airbench96.hpp>
 #include <ctnn/models/resnet9.hpp>
 
 namespace ctnn::bench {
@@ -23,6 +24,7 @@ using ResNet9Plain =
                Conv<512, 512, 3>, BatchNorm, ReLU,                     //
                MaxPool<4>, Linear<10>>;
 using Airbench94 = models::Airbench94;
+using Airbench96 = models::Airbench96;
 using ResNet9 = models::ResNet9;
 static_assert(SeedNet::param_count == 34'634);
 static_assert(ResNet9Plain::param_count == 6'575'370);

@@ -46,6 +46,9 @@ Transform train_transform(const std::string& augment, const data::Normalize<3>& 
   if (augment == "flip-translate")  // airbench: alternating flip, reflect-padded 2-pixel translation
     return erase(compose<Cifar10Shape>(data::AlternatingFlip{}, data::RandomCrop<32, 32, 2, PadMode::reflect>{},
                                        ToTensor{}, normalize));
+  if (augment == "flip-translate4-cutout12")  // airbench96: the same with translation by up to 4, then Cutout 12 inside
+    return erase(compose<Cifar10Shape>(data::AlternatingFlip{}, data::RandomCrop<32, 32, 4, PadMode::reflect>{},
+                                       ToTensor{}, normalize, data::Cutout{.size = 12, .inside = true}));
   return erase(compose<Cifar10Shape>(ToTensor{}, normalize));
 }
 

@@ -237,7 +237,7 @@ int run_model(const Options& o, const presets::Recipe& r) {
   const double load_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
 
   Net net(o.seed);
-  net.set_precision(trainer::resolve_precision(o, o.model == "airbench" || o.model == "airbench_muon" || o.model == "resnet9"));
+  net.set_precision(trainer::resolve_precision(o, presets::cifar_preset(o.model).speed_run));
   const data::Shard sh = shard();
   data::check_global_batch(r.batch_size, sh);  // before the run is described
   print_run(o, r, train_set.size(), test_set.size(), load_s);

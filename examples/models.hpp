@@ -9,6 +9,7 @@
 
 #include <ctnn/ctnn.hpp>
 #include <ctnn/models/airbench.hpp>
+#include <ctnn/models/airbench96.hpp>
 #include <ctnn/models/resnet9.hpp>
 #include <ctnn/optim/muon.hpp>
 
@@ -38,6 +39,7 @@ using Seed4 = ctnn::Sequential<ctnn::Input<3, 32, 32>,                          
 // The speed-run networks live in the library (ctnn/models/): the trainer and the benchmarks
 // measure the same types.
 using Airbench = ctnn::models::Airbench94;
+using Airbench96 = ctnn::models::Airbench96;
 using ResNet9 = ctnn::models::ResNet9;
 
 // A preset's training recipe: the defaults of every option the user leaves unset.
@@ -70,16 +72,20 @@ struct Recipe {
 // The coursework's tuned run: Adam, lr 1e-3, batch 32, 5 epochs.
 inline const Recipe seed_recipe{5, 32, 1e-3, "adam", 0.9, 0.0, "none", "cifar"};
 
-// airbench94's hyper-parameters, converted to a mean loss: airbench sums the loss over the batch
-// and uses lr = 11.5 / kilostep_scale and weight decay = 0.0153 * 1024 / kilostep_scale with
-// kilostep_scale = 1024 * (1 + 1 / (1 - momentum)); with the mean loss the same steps are
-// lr x 1024 and (wd / lr) / 1024 (SGD is linear in the gradient's scale).
-inline Recipe airbench_recipe() {
+// airbench's hyper-parameters, converted to a mean loss: airbench sums the loss over the batch
+// and uses lr = LR / kilostep_scale and weight decay = WD * batch / kilostep_scale with
+// kilostep_scale = 1024 * (1 + 1 / (1 - momentum)) (LR and WD "per 1024 examples"); with the mean
+// loss the same steps are lr x batch and (wd / lr) / batch (SGD is linear in the gradient's scale).
+// The rest is common to airbench94 and airbench96: Nesterov 0.85 at batch 1024, label smoothing 0.2,
+// TTA level 2, Lookahead, BatchNorm biases at 64 x the lr, the whitening layer (bias trained for 3
+// epochs), dirac init, drop_last.
+inline Recipe airbench_sgd_recipe(int epochs, double lr_per_1024, double wd_per_1024, std::string augment,
+                                  std::string schedule) {
   const double batch = 1024, momentum = 0.85;
   const double kilostep_scale = 1024 * (1 + 1 / (1 - momentum));
-  const double lr_sum = 11.5 / kilostep_scale, wd_sum = 0.0153 * batch / kilostep_scale;
-  Recipe r{10, 1024, lr_sum * batch, "sgd", momentum, (wd_sum / lr_sum) / batch, "flip-translate", "cifar"};
-  r.schedule = "triangle:0.2,0.23,0.07";
+  const double lr_sum = lr_per_1024 / kilostep_scale, wd_sum = wd_per_1024 * batch / kilostep_scale;
+  Recipe r{epochs, 1024, lr_sum * batch, "sgd", momentum, (wd_sum / lr_sum) / batch, std::move(augment), "cifar"};
+  r.schedule = std::move(schedule);
   r.label_smoothing = 0.2;
   r.tta = 2;
   r.nesterov = true;
@@ -90,6 +96,16 @@ inline Recipe airbench_recipe() {
   r.dirac = true;
   r.drop_last = true;
   return r;
+}
+
+// airbench94: 10 epochs, LR 11.5, WD 0.0153, flip + 2-pixel translation, airbench's triangle.
+inline Recipe airbench_recipe() { return airbench_sgd_recipe(10, 11.5, 0.0153, "flip-translate", "triangle:0.2,0.23,0.07"); }
+
+// airbench96 (the 2024-06 revision of airbench96.py): 31 epochs, LR 9.0, WD 0.012, flip + 4-pixel
+// translation + Cutout 12 (wholly inside the image), the lr rising 0.2 -> 1 over the first 10 % of
+// the steps, then falling linearly to 0.
+inline Recipe airbench96_recipe() {
+  return airbench_sgd_recipe(31, 9.0, 0.012, "flip-translate4-cutout12", "piecewise:0:0.2,0.1:1,1:0");
 }
 
 // airbench94_muon (Keller Jordan, cifar10-airbench; docs/muon.md): the airbench network, 8 epochs at
@@ -131,15 +147,17 @@ struct CifarPreset {
   const char* name;
   const char* help;
   Recipe (*recipe)();
+  bool speed_run = false;  // --precision auto: bf16 where the CPU has it
 };
 inline const CifarPreset kCifarPresets[] = {
     {"seed", "the coursework CNN: 2 conv blocks", [] { return seed_recipe; }},
     {"seed3", "seed with 3 blocks", [] { return seed_recipe; }},
     {"seed4", "seed with 4 blocks", [] { return seed_recipe; }},
-    {"airbench", "airbench94: whitening conv + 3 conv groups, 94 % in 10 epochs", airbench_recipe},
+    {"airbench", "airbench94: whitening conv + 3 conv groups, 94 % in 10 epochs", airbench_recipe, true},
     {"airbench_muon", "airbench94_muon: the airbench network trained with Muon, 8 epochs at batch 2000",
-     airbench_muon_recipe},
-    {"resnet9", "Page's ResNet-9 with residual blocks", resnet9_recipe},
+     airbench_muon_recipe, true},
+    {"airbench96", "airbench96: wider groups (128/512/512) with residual pairs, 96 % in 31 epochs", airbench96_recipe, true},
+    {"resnet9", "Page's ResNet-9 with residual blocks", resnet9_recipe, true},
 };
 
 inline std::vector<std::string> cifar_model_names() {
@@ -160,6 +178,7 @@ decltype(auto) with_cifar_network(std::string_view name, F&& f) {
   if (name == "seed3") return f.template operator()<Seed3>();
   if (name == "seed4") return f.template operator()<Seed4>();
   if (name == "airbench" || name == "airbench_muon") return f.template operator()<Airbench>();
+  if (name == "airbench96") return f.template operator()<Airbench96>();
   if (name == "resnet9") return f.template operator()<ResNet9>();
   cifar_preset(name);  // throws for an unknown name
   return f.template operator()<Seed>();

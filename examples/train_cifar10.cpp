@@ -107,12 +107,13 @@ int main(int argc, char** argv) {
   for (const auto& p : presets::kCifarPresets) models += std::string(" ") + p.name + " (" + p.help + ")";
   app.add_option("--model", o.model, models)->check(CLI::IsMember(presets::cifar_model_names()))->capture_default_str();
   trainer::add_recipe_options(
-      app, o.flags, {"none", "pad-resize", "crop-flip", "crop-flip-cutout", "flip-translate"},
+      app, o.flags, {"none", "pad-resize", "crop-flip", "crop-flip-cutout", "flip-translate", "flip-translate4-cutout12"},
       {{"epochs", "seed: 5"}, {"batch-size", "seed: 32"}, {"lr", "seed: 1e-3"}, {"optimizer", "seed: adam, airbench: sgd, airbench_muon: muon (airbench networks only)"},
        {"momentum", "seed: 0.9"}, {"nesterov", "seed: off, airbench: on"}, {"weight-decay", "seed: 0"},
        {"augment", "none | pad-resize (coursework: Pad(4)+Resize(32)) | crop-flip (zero-padded crop 4 + flip) | "
                    "crop-flip-cutout (reflect-padded crop 4, flip, Cutout 8; resnet9) | flip-translate (alternating "
-                   "flip, reflect-padded translation by up to 2; airbench); seed: none"},
+                   "flip, reflect-padded translation by up to 2; airbench) | flip-translate4-cutout12 (the same by up to 4, "
+                   "then Cutout 12 inside the image; airbench96); seed: none"},
        {"schedule", "seed: none; airbench: triangle:0.2,0.23,0.07"}, {"schedule-unit", "every preset: step"},
        {"label-smoothing", "seed: 0, airbench: 0.2"}, {"tta", "seed: 0, airbench: 2"}},
       {"sgd", "adam", "adamw", "muon"});

@@ -50,7 +50,7 @@ inline void apply_threads(const RunOptions& o) {
   });
 }
 
-// --precision: fp32 or bf16 as given; `auto` is bf16 for the speed-run presets (airbench, resnet9)
+// --precision: fp32 or bf16 as given; `auto` is bf16 for the speed-run presets (airbench*, resnet9)
 // where bf16 pays (ctnn::bf16_preferred: the AVX512_BF16 kernel built, an AMD CPU), fp32 otherwise.
 inline ctnn::Precision resolve_precision(const RunOptions& o, bool speed_preset) {
   if (o.precision == "auto") return speed_preset && ctnn::bf16_preferred() ? ctnn::Precision::bf16 : ctnn::Precision::fp32;

@@ -2,6 +2,7 @@
 // and the random augmentations against their definitions.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -414,6 +415,38 @@ TEST_CASE("transforms: Cutout's centre is uniform over the image, two draws") {
     CHECK(n > 15);
     CHECK(n < 70);
   }
+}
+
+TEST_CASE("transforms: Cutout inside (airbench96): every cut is a whole size x size square, its corner uniform") {
+  using S = Shape<2, 6, 5>;
+  const data::Cutout three{.size = 3, .fill = -1.0f, .inside = true};
+  std::vector<int> corners(4 * 3, 0);  // top-left corners (y0, x0) in [0, 3] x [0, 2]
+  for (std::uint64_t seed = 0; seed < 1200; ++seed) {
+    std::vector<float> x(S::size, 1.0f);
+    Rng rng(seed), mirror(seed);
+    three.apply<S>(x.data(), rng);
+    const std::size_t y0 = mirror.below(4), x0 = mirror.below(3);  // row first, then column
+    for (std::size_t c = 0; c < 2; ++c)
+      for (std::size_t y = 0; y < 6; ++y)
+        for (std::size_t xx = 0; xx < 5; ++xx) {
+          const bool in = y >= y0 && y < y0 + 3 && xx >= x0 && xx < x0 + 3;
+          CHECK(x[(c * 6 + y) * 5 + xx] == (in ? -1.0f : 1.0f));
+        }
+    CHECK(rng.next() == mirror.next());  // two draws, no more
+    ++corners[y0 * 3 + x0];
+  }
+  for (int n : corners) {  // 100 expected per corner; the 4 x 3 corners all occur
+    CHECK(n > 55);
+    CHECK(n < 150);
+  }
+  // An even size, and a square as large as the image (one possible corner: all of it).
+  std::vector<float> x(S::size, 1.0f);
+  Rng rng(7);
+  data::Cutout{.size = 4, .inside = true}.apply<S>(x.data(), rng);
+  CHECK(std::count(x.begin(), x.end(), 0.0f) == 2 * 16);
+  std::vector<float> all(S::size, 1.0f);
+  data::Cutout{.size = 6, .inside = true}.apply<S>(all.data(), rng);
+  CHECK(std::count(all.begin(), all.end(), 0.0f) == 2 * 30);  // 6 > width 5: all of it
 }
 
 TEST_CASE("transforms: the speed-run pipeline (reflect crop, flip, Normalize, Cutout) is the ops in order") {

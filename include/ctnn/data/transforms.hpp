@@ -440,14 +440,24 @@ struct AlternatingFlip {
 // and the same for columns: for even sizes exactly the paper's clip(cy - size/2), clip(cy + size/2);
 // for odd sizes the paper's code cuts size - 1, this cuts size. size 0 cuts nothing (but still
 // makes its two draws, so the rest of a pipeline's randomness does not depend on the size).
+// inside = true is airbench96's variant: the square lies wholly inside the image, its top-left
+// corner uniform over [0, H - size] x [0, W - size] (row first), so every cut is size x size
+// (a size larger than the image cuts all of it).
 struct Cutout {
   std::size_t size = 0;
   float fill = 0.0f;
+  bool inside = false;
   static constexpr bool tensor_op = true;
   static constexpr bool random = true;
 
   template <class S>
   void apply(float* x, Rng& rng) const noexcept {
+    if (inside) {
+      const std::size_t y0 = rng.below(S::height >= size ? S::height - size + 1 : 1);
+      const std::size_t x0 = rng.below(S::width >= size ? S::width - size + 1 : 1);
+      cut_at<S>(x, y0 + size / 2, x0 + size / 2);  // the square [y0, y0 + size) x [x0, x0 + size)
+      return;
+    }
     const std::size_t cy = rng.below(S::height);
     const std::size_t cx = rng.below(S::width);
     cut_at<S>(x, cy, cx);
