@@ -115,6 +115,7 @@ void inference(benchmark::State& state, Precision precision) {
   Net net(1);
   net.set_precision(precision);
   net.eval();
+  net.set_grad_enabled(false);  // torch.no_grad(), as bench/compare_pytorch.py times PyTorch
   Tensor<typename Net::in_shape> x(n);
   fill_normal(x, 2);
   net.forward(x);  // warm-up

@@ -100,6 +100,7 @@ int run(const Options& o, const ctnn::io::File& file, const std::string& arch) {
   lo.allow_unexpected = checkpoint;
   const auto loaded = ctnn::io::load(net, file, lo);
   net.eval();
+  net.set_grad_enabled(false);
   const auto& meta = loaded.metadata;
   const auto meta_or = [&](const char* key, std::string fallback) {
     const auto it = meta.find(key);

@@ -23,6 +23,7 @@
 #include "ctnn/layers/flatten.hpp"
 #include "ctnn/layers/global_pool.hpp"
 #include "ctnn/layers/linear.hpp"
+#include "ctnn/layers/no_grad.hpp"
 #include "ctnn/layers/pool.hpp"
 #include "ctnn/layers/relu.hpp"
 #include "ctnn/layers/residual.hpp"

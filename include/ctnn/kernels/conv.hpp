@@ -8,6 +8,7 @@
 #include "ctnn/core/threads.hpp"
 #include "ctnn/kernels/eigen.hpp"
 #include "ctnn/kernels/gemm.hpp"
+#include "ctnn/kernels/pool.hpp"
 
 namespace ctnn::kernels {
 
@@ -173,10 +174,35 @@ inline constexpr std::size_t samples_per_plane(std::size_t out_plane) {
 template <ConvGeometry G>
 inline constexpr std::size_t samples_per_gemm = padded_plane_fits<G> ? samples_per_plane(G.ho * G.wo) : 1;
 
-// Scratch each thread needs: S samples' col, plus the [Cout, S*Ho*Wo] staging block when S > 1.
+// Scratch each thread needs: S samples' col, plus the [Cout, S*Ho*Wo] staging block (used when S > 1,
+// and by the inference forward that pools in its epilogue).
 template <ConvGeometry G>
-inline constexpr std::size_t conv_scratch_per_thread =
-    samples_per_gemm<G> * (G.col_size() + (samples_per_gemm<G> > 1 ? G.out_size() : 0));
+inline constexpr std::size_t conv_scratch_per_thread = samples_per_gemm<G> * (G.col_size() + G.out_size());
+
+// What the inference forward applies to each output after the bias, in the pass that writes it: the
+// per-channel affine v = scale[c] * v + shift[c] of a BatchNorm in eval mode (none when scale is null),
+// then max(0, v) with Relu. apply() runs it over `len` values of channel c.
+template <class T>
+struct ConvEpilogue {
+  const T* scale = nullptr;
+  const T* shift = nullptr;
+  template <bool Relu>
+  void apply(T* v, std::size_t len, std::size_t c) const {
+    if (scale) {
+      const T a = scale[c], s = shift[c];
+      for (std::size_t i = 0; i < len; ++i) {
+        const T t = a * v[i] + s;
+        v[i] = Relu ? std::max(t, T(0)) : t;
+      }
+    } else if constexpr (Relu) {
+      for (std::size_t i = 0; i < len; ++i) v[i] = std::max(v[i], T(0));
+    }
+  }
+};
+
+// The output of one sample: [Cout, Ho, Wo], or [Cout, Ho/2, Wo/2] when a 2x2 max pool is fused.
+template <ConvGeometry G, bool Pool>
+inline constexpr std::size_t conv_out_sample = Pool ? G.cout * (G.ho / 2) * (G.wo / 2) : G.out_size();
 
 namespace detail {
 // The col matrix of sample group `grp` (S samples side by side when S > 1): [P, count * Ho*Wo], built
@@ -191,46 +217,63 @@ const T* group_cols(const T* x, std::size_t grp, std::size_t n, T* ws) {
   return ws;
 }
 
-// Output channels [r0, r1) of sample group `grp` from its col matrix: y = W[r0:r1] * col + bias, through
-// the staging block ws + S * col_size() when S > 1.
-template <ConvGeometry g, class T>
+// Rows [r0, r1) of c (leading dimension ld, `cols` wide) set to their channel's bias: the GEMM then
+// adds W * col to it (accumulate), which spares the zeroing pass and the bias pass after it.
+template <class T>
+void fill_bias_rows(T* c, std::size_t ld, std::size_t cols, const T* bias, std::size_t r0, std::size_t r1) {
+  for (std::size_t co = r0; co < r1; ++co) std::fill_n(c + (co - r0) * ld, cols, bias[co]);
+}
+
+// Output channels [r0, r1) of sample group `grp` from its col matrix: y = W[r0:r1] * col + bias, then the
+// epilogue (with Relu), through the staging block ws + S * col_size() when S > 1 or Pool. Pool: the
+// 2x2, stride-2 max pool of that (kernels/pool.hpp) is what is written, [Cout, Ho/2, Wo/2] a sample.
+template <ConvGeometry g, bool Relu, bool Pool, class T>
 void group_rows(const T* col, const T* weight, const T* bias, T* y, std::size_t grp, std::size_t n, std::size_t r0,
-                std::size_t r1, T* ws, GemmPlan<T>& plan) {
+                std::size_t r1, T* ws, GemmPlan<T>& plan, const ConvEpilogue<T>& epi) {
   constexpr std::size_t S = samples_per_gemm<g>;
+  constexpr std::size_t out_sample = conv_out_sample<g, Pool>, out_plane = out_sample / g.cout;
   const std::size_t first = grp * S, count = std::min(S, n - first);
   const auto P = static_cast<Eigen::Index>(g.patch());
   const auto rows = static_cast<Eigen::Index>(r1 - r0);
   const T* w = weight + r0 * g.patch();
-  if constexpr (S == 1) {
+  if constexpr (S == 1 && !Pool) {
     const auto HW = static_cast<Eigen::Index>(g.out_plane());
     T* yr = y + first * g.out_size() + r0 * g.out_plane();
-    plan.template run<false, false>(rows, HW, P, w, P, col, HW, yr, HW, false);
-    MutMatMap<T>(yr, rows, HW).colwise() +=
-        Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(bias + r0, rows);
+    fill_bias_rows(yr, g.out_plane(), g.out_plane(), bias, r0, r1);
+    plan.template run<false, false>(rows, HW, P, w, P, col, HW, yr, HW, true);
+    for (std::size_t co = r0; co < r1; ++co) epi.template apply<Relu>(yr + (co - r0) * g.out_plane(), g.out_plane(), co);
   } else {
     const std::size_t ld = count * g.out_plane();
     const auto L = static_cast<Eigen::Index>(ld);
     T* stage = ws + S * g.col_size();
-    plan.template run<false, false>(rows, L, P, w, P, col, L, stage + r0 * ld, L, false);
-    for (std::size_t j = 0; j < count; ++j)
-      for (std::size_t co = r0; co < r1; ++co) {
-        const T* src = stage + co * ld + j * g.out_plane();
-        T* dst = y + (first + j) * g.out_size() + co * g.out_plane();
-        for (std::size_t i = 0; i < g.out_plane(); ++i) dst[i] = src[i] + bias[co];
+    fill_bias_rows(stage + r0 * ld, ld, ld, bias, r0, r1);
+    plan.template run<false, false>(rows, L, P, w, P, col, L, stage + r0 * ld, L, true);
+    for (std::size_t co = r0; co < r1; ++co) {
+      T* row = stage + co * ld;
+      if constexpr (Pool) {
+        epi.template apply<false>(row, ld, co);  // the pool applies the ReLU, which commutes with it
+        for (std::size_t j = 0; j < count; ++j)
+          maxpool2x2_plane<Relu>(row + j * g.out_plane(), g.ho, g.wo, y + (first + j) * out_sample + co * out_plane);
+      } else {
+        epi.template apply<Relu>(row, ld, co);
+        for (std::size_t j = 0; j < count; ++j)
+          std::copy_n(row + j * g.out_plane(), g.out_plane(), y + (first + j) * out_sample + co * out_plane);
       }
+    }
   }
 }
 }  // namespace detail
 
-// x: [N, Cin, H, W], weight: [Cout, Cin*K*K], bias: [Cout]  ->  y: [N, Cout, Ho, Wo]
+// x: [N, Cin, H, W], weight: [Cout, Cin*K*K], bias: [Cout]  ->  y: [N, Cout, Ho, Wo]; for inference, the
+// epilogue applied (max(0, y) with Relu), and with Pool its 2x2 stride-2 max pool [N, Cout, Ho/2, Wo/2]
 // scratch: num_threads() * conv_scratch_per_thread<g>; plans: one ConvThreadPlans per thread.
 // Parallel over the sample groups; with fewer groups than thread_width() (a small batch: the latency
 // of one image), each group's GEMM is cut instead into thread_width() fixed ranges of output channels
 // on one shared col matrix. Either way each output is the same dot product, blocked over depth the same
 // way (the GEMMs' depth blocking depends on K only), so the bits do not depend on the path or the team.
-template <ConvGeometry g, class T>
+template <ConvGeometry g, bool Relu = false, bool Pool = false, class T>
 void conv2d_forward(const T* x, const T* weight, const T* bias, T* y, std::size_t n, T* scratch,
-                    ConvThreadPlans<T>* plans) {
+                    ConvThreadPlans<T>* plans, const ConvEpilogue<T>& epi = {}) {
   constexpr std::size_t S = samples_per_gemm<g>;
   const std::size_t groups = (n + S - 1) / S;
   const auto width = static_cast<std::size_t>(thread_width());
@@ -243,8 +286,8 @@ void conv2d_forward(const T* x, const T* weight, const T* bias, T* y, std::size_
     for (std::size_t grp = 0; grp < groups; ++grp) {
       const int tid = thread_id();
       T* ws = scratch + static_cast<std::size_t>(tid) * conv_scratch_per_thread<g>;
-      detail::group_rows<g>(detail::group_cols<g>(x, grp, n, ws), weight, bias, y, grp, n, 0, g.cout, ws,
-                            plans[tid].forward);
+      detail::group_rows<g, Relu, Pool>(detail::group_cols<g>(x, grp, n, ws), weight, bias, y, grp, n, 0, g.cout, ws,
+                                        plans[tid].forward, epi);
     }
     return;
   }
@@ -252,8 +295,8 @@ void conv2d_forward(const T* x, const T* weight, const T* bias, T* y, std::size_
     const T* col = detail::group_cols<g>(x, grp, n, scratch);
 #pragma omp parallel for schedule(static)
     for (std::size_t part = 0; part < width; ++part)
-      detail::group_rows<g>(col, weight, bias, y, grp, n, part * g.cout / width, (part + 1) * g.cout / width, scratch,
-                            plans[thread_id()].forward);
+      detail::group_rows<g, Relu, Pool>(col, weight, bias, y, grp, n, part * g.cout / width, (part + 1) * g.cout / width, scratch,
+                                        plans[thread_id()].forward, epi);
   }
 }
 

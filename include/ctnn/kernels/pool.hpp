@@ -97,6 +97,30 @@ void maxpool2x2_forward(const T* x, T* y, std::int32_t* argmax, const PoolGeomet
   }
 }
 
+// Inference (no argmax kept): x: [h, w] one plane  ->  y: [h/2, w/2], the 2x2, stride-2 maximum with
+// the NaN rule above, then max(0, .) with Relu (which commutes with the maximum, so a ReLU before
+// the pool gives the same values). The two rows' maximum first, a contiguous loop the compiler
+// vectorises, then the maximum of each pair of columns.
+template <bool Relu, class T>
+void maxpool2x2_plane(const T* x, std::size_t h, std::size_t w, T* y) {
+  const auto take = [](T m, T v) { return v > m || v != v ? v : m; };
+  const std::size_t ho = h / 2, wo = w / 2;
+  alignas(64) T rows[1024];
+  for (std::size_t oy = 0; oy < ho; ++oy) {
+    const T* r0 = x + 2 * oy * w;
+    const T* r1 = r0 + w;
+    for (std::size_t c0 = 0; c0 < 2 * wo; c0 += 1024) {
+      const std::size_t len = std::min<std::size_t>(1024, 2 * wo - c0);
+      for (std::size_t i = 0; i < len; ++i) rows[i] = take(r0[c0 + i], r1[c0 + i]);
+      T* out = y + oy * wo + c0 / 2;
+      for (std::size_t i = 0; i < len / 2; ++i) {
+        const T m = take(rows[2 * i], rows[2 * i + 1]);
+        out[i] = Relu ? take(T(0), m) : m;
+      }
+    }
+  }
+}
+
 template <class T>
 void maxpool_forward(const T* x, T* y, std::int32_t* argmax, const PoolGeometry& g) {
   if (g.k == 2 && g.stride == 2) return maxpool2x2_forward(x, y, argmax, g);

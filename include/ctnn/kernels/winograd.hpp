@@ -138,11 +138,12 @@ void winograd_filter(const T* w, T* u) {
   }
 }
 
-// x: [N, Cin, H, W], w: [Cout, Cin, 3, 3], bias: [Cout]  ->  y: [N, Cout, Ho, Wo].
+// x: [N, Cin, H, W], w: [Cout, Cin, 3, 3], bias: [Cout]  ->  y: [N, Cout, Ho, Wo], then the epilogue
+// (kernels/conv.hpp; with Relu) for inference.
 // u: WinogradShape::filter; scratch: num_threads() * WinogradShape::scratch; plans: one per thread.
-template <ConvGeometry G, std::size_t M, class T>
+template <ConvGeometry G, std::size_t M, bool Relu = false, class T>
 void winograd_forward(const T* x, const T* w, const T* bias, T* y, std::size_t n, T* u, T* scratch,
-                      ConvThreadPlans<T>* plans) {
+                      ConvThreadPlans<T>* plans, const ConvEpilogue<T>& epi = {}) {
   static_assert(winograd_applies<G>);
   using S = WinogradShape<G, M>;
   constexpr std::size_t L = S::L, a = S::a, m = S::m;
@@ -178,6 +179,7 @@ void winograd_forward(const T* x, const T* w, const T* bias, T* y, std::size_t n
           const T* src = r.out + s * S::oplane;
           for (std::size_t oy = 0; oy < G.ho; ++oy)
             for (std::size_t ox = 0; ox < G.wo; ++ox) dst[oy * G.wo + ox] = src[oy * S::ow + ox] + bias[co];
+          epi.template apply<Relu>(dst, G.out_plane(), co);
         }
       }
     }

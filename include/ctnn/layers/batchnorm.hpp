@@ -8,6 +8,7 @@
 // Context holds a BatchNormSync (Sequential::set_batchnorm_sync; ctnn/mpi/sync_batchnorm.hpp
 // makes one over MPI), every BatchNorm in train mode combines its per-channel statistics, and
 // the backward's two per-channel sums, with the other processes' (torch.nn.SyncBatchNorm).
+#include <cmath>
 #include <cstddef>
 #include <cstring>
 
@@ -107,6 +108,20 @@ class BatchNormLayer {
   void forward_relu(const T* x, T* y, std::size_t n, Context& ctx) { forward_impl<true>(x, y, n, ctx); }
   void backward_relu(const T* x, const T* y, const T* dy, T* dx, std::size_t n) { backward_impl<true>(x, dy, y, dx, n); }
 
+  // In eval mode BatchNorm is the per-channel affine y = scale * x + shift; Chain folds it into a
+  // preceding Conv when no backward can follow (layers/chain.hpp). Computed as the eval kernel does.
+  static constexpr bool is_eval_affine = true;
+  static constexpr std::size_t affine_channels = C;
+  void eval_affine(const T*& scale, const T*& shift) {
+    for (std::size_t c = 0; c < C; ++c) {
+      const T invstd = T(1) / std::sqrt(running_var_[c] + eps);
+      fold_scale_[c] = gamma()[c] * invstd;
+      fold_shift_[c] = beta()[c] - running_mean_[c] * fold_scale_[c];
+    }
+    scale = fold_scale_;
+    shift = fold_shift_;
+  }
+
   const T* running_mean() const { return running_mean_; }
   const T* running_var() const { return running_var_; }
 
@@ -169,6 +184,8 @@ class BatchNormLayer {
   T fixed_beta_[C]{};
   T unused_dgamma_[C]{};
   T unused_dbeta_[C]{};
+  T fold_scale_[C]{};
+  T fold_shift_[C]{};
   T save_mean_[C]{};
   T save_invstd_[C]{};
   Mode last_mode_ = Mode::train;

@@ -2,7 +2,8 @@
 // Chain<T, InShape, Position, Specs...>: layers run one after another, the part of a network that
 // Sequential and Residual share. It binds each spec to the shape the previous layer produces,
 // keeps the layers by value in a std::tuple, owns their activations and the backward ping-pong
-// buffers, and runs a producer + ReLU pair (BatchNorm then ReLU) as one fused pass each way.
+// buffers, and runs a producer + ReLU pair (BatchNorm then ReLU) as one fused pass each way; for
+// inference (eval mode, no gradients) it also folds a BatchNorm into the Conv before it.
 // Parameters live in arenas owned by the enclosing network; attach() hands each layer its slice.
 #include <algorithm>
 #include <array>
@@ -50,6 +51,22 @@ template <class L>
 concept relu_fusing_producer = requires { requires L::fuses_relu; };
 template <class L>
 concept relu_layer = requires { requires L::is_relu; };
+// Inference only (eval mode, no gradients): a producer declaring folds_affine (Conv), then any of, in
+// this order: a layer that is a per-channel affine in eval mode (is_eval_affine: BatchNorm), applied
+// as the producer writes its output; a ReLU; a 2x2, stride-2 max pool (is_maxpool2x2) -- one pass.
+template <class L>
+concept affine_folding_producer = requires { requires L::folds_affine; };
+template <class L>
+concept eval_affine_layer = requires { requires L::is_eval_affine; };
+template <class L>
+concept maxpool2x2_layer = requires { requires L::is_maxpool2x2; };
+
+// One span of the inference plan: `length` layers from its first, and what the producer fuses.
+struct InferSpan {
+  std::size_t length = 0;  // 0: inside an earlier span
+  bool affine = false, relu = false, pool = false;
+  constexpr bool operator==(const InferSpan&) const = default;
+};
 }  // namespace detail
 
 // Told by a network's backward, layer by layer from the last, that the gradients of the
@@ -150,9 +167,15 @@ class Chain {
 
   // x: [N, in_shape], alive and unchanged until backward() has run. Returns the output,
   // [N, out_shape], which stays valid until the next forward().
+  // In eval mode without gradients (ctx.grad false) it runs the inference plan below instead: the
+  // same values up to rounding, fewer passes, and no backward may follow.
   const T* forward(const T* x, std::size_t n, Context& ctx) {
     n_ = n;
     input_ = x;
+    if (ctx.mode == Mode::eval && !ctx.grad) {
+      forward_inference(ctx);
+      return activations_[depth - 1].data();
+    }
     for_each_layer_index([&](auto I) {
       if constexpr (fused_into_previous<I>()) {
         return;  // computed with the layer before it
@@ -203,6 +226,71 @@ class Chain {
   static constexpr bool fused_into_previous() {
     if constexpr (I > 0) return fused_with_next<I - 1>();
     else return false;
+  }
+
+  // (public for Sequential::inference_spans)
+ public:
+  // The inference plan: spans of layers run as one pass, left to right, each writing the activation
+  // of its last layer. Conv [+ BatchNorm] [+ ReLU] [+ MaxPool<2>] is one span (with at least one of
+  // them), BatchNorm + ReLU another; any other layer is a span of its own. infer_spans[I] is the
+  // length of the span that starts at layer I, 0 for a layer inside an earlier span.
+  static constexpr std::array<detail::InferSpan, depth> make_infer_plan() {
+    std::array<bool, depth + 3> folds{}, affine{}, relu{}, pool{}, fuses{};
+    std::size_t k = 0;
+    for_each_layer_index([&](auto I) {
+      folds[k] = detail::affine_folding_producer<layer_type<I>>;
+      affine[k] = detail::eval_affine_layer<layer_type<I>>;
+      relu[k] = detail::relu_layer<layer_type<I>>;
+      pool[k] = detail::maxpool2x2_layer<layer_type<I>>;
+      fuses[k] = detail::relu_fusing_producer<layer_type<I>>;
+      ++k;
+    });
+    std::array<detail::InferSpan, depth> plan{};
+    for (std::size_t i = 0; i < depth;) {
+      detail::InferSpan s{1};
+      if (folds[i]) {
+        std::size_t j = i + 1;
+        if ((s.affine = affine[j])) ++j;
+        if ((s.relu = relu[j])) ++j;
+        if ((s.pool = pool[j])) ++j;
+        s.length = j - i;
+      } else if (fuses[i] && relu[i + 1]) {
+        s.length = 2;
+      }
+      plan[i] = s;
+      i += s.length;
+    }
+    return plan;
+  }
+  static constexpr std::array<detail::InferSpan, depth> infer_plan = make_infer_plan();
+  static constexpr std::array<std::size_t, depth> make_infer_spans() {
+    std::array<std::size_t, depth> spans{};
+    for (std::size_t i = 0; i < depth; ++i) spans[i] = infer_plan[i].length;
+    return spans;
+  }
+  static constexpr std::array<std::size_t, depth> infer_spans = make_infer_spans();
+
+ private:
+  void forward_inference(Context& ctx) {
+    for_each_layer_index([&](auto I) {
+      constexpr detail::InferSpan span = infer_plan[I];
+      constexpr std::size_t len = span.length;
+      if constexpr (len > 0) {
+        auto& out = activations_[I + len - 1];
+        if (out.size() < n_ * boundary_sizes[I + len]) out.resize(n_ * boundary_sizes[I + len]);
+        if constexpr (detail::affine_folding_producer<layer_type<I>> && len > 1) {
+          const T* scale = nullptr;
+          const T* shift = nullptr;
+          if constexpr (span.affine) std::get<I + 1>(layers_).eval_affine(scale, shift);
+          std::get<I>(layers_).template forward_fused<span.relu, span.pool>(layer_input<I>(), out.data(), n_, ctx,
+                                                                             scale, shift);
+        } else if constexpr (len == 2) {
+          std::get<I>(layers_).forward_relu(layer_input<I>(), out.data(), n_, ctx);
+        } else {
+          std::get<I>(layers_).forward(layer_input<I>(), out.data(), n_, ctx);
+        }
+      }
+    });
   }
 
   // dy: gradient at layer I's output; the input gradient goes to ping-pong slot `free`, the

@@ -33,7 +33,12 @@
 // (NoParameters<T> in layer.hpp supplies the first block for layers without parameters.)
 // Optional traits Chain reads: `static constexpr bool is_relu` (a ReLU), and
 // `static constexpr bool fuses_relu` with forward_relu / backward_relu (a producer that can run
-// a following ReLU in its own pass, as BatchNorm does).
+// a following ReLU in its own pass, as BatchNorm does). For inference only (eval mode with
+// gradients off: Sequential::set_grad_enabled, NoGrad), `folds_affine` with
+// forward_fused<Relu, Pool>(x, y, n, ctx, scale, shift) (a producer that applies a per-channel
+// affine, a ReLU and a 2x2 max pool as it writes its output, as Conv does), `is_eval_affine` with
+// eval_affine(scale, shift) (a layer that is such an affine in eval mode: BatchNorm), and
+// `is_maxpool2x2`; chain.hpp's inference plan says how they combine.
 #include <concepts>
 #include <cstddef>
 #include <type_traits>

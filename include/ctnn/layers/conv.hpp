@@ -16,6 +16,7 @@
 #include "ctnn/core/parameter.hpp"
 #include "ctnn/core/threads.hpp"
 #include "ctnn/kernels/conv.hpp"
+#include "ctnn/kernels/elementwise.hpp"
 #include "ctnn/kernels/grouped_conv.hpp"
 #include "ctnn/kernels/winograd_backward.hpp"
 #include "ctnn/kernels/winograd_select.hpp"
@@ -71,21 +72,17 @@ class ConvLayer {
   void set_algorithm(ConvAlgorithm a) { algorithm_ = a; }
   ConvAlgorithm algorithm() const { return algorithm_; }
 
-  void forward(const T* x, T* y, std::size_t n, Context& ctx) {
-    if constexpr (Groups > 1) {
-      kernels::grouped_conv2d_forward(x, weight_, bias(), y, n, geometry, Groups);
-    } else {
-      const ConvAlgorithm a = reserve(ctx.precision, n);
-      if constexpr (kernels::winograd_applies<geometry>) {
-        if (a == ConvAlgorithm::winograd_f2)
-          return kernels::winograd_forward<geometry, 2>(x, weight_, bias(), y, n, wino_u_.data(), col_.data(),
-                                                        plans_.data());
-        if (a == ConvAlgorithm::winograd_f4)
-          return kernels::winograd_forward<geometry, 4>(x, weight_, bias(), y, n, wino_u_.data(), col_.data(),
-                                                        plans_.data());
-      }
-      kernels::conv2d_forward<geometry>(x, weight_, bias(), y, n, col_.data(), plans_.data());
-    }
+  void forward(const T* x, T* y, std::size_t n, Context& ctx) { forward_with<false, false>(x, y, n, ctx, {}); }
+
+  // Inference only (eval mode without gradients; layers/chain.hpp calls it for a Conv followed by a
+  // BatchNorm, a ReLU or a 2x2 max pool): the convolution, then the per-channel affine
+  // y = scale * y + shift (none when scale is null), max(0, y) with Relu and the 2x2, stride-2 max pool
+  // with Pool, in the pass that writes the GEMM's output (kernels::ConvEpilogue).
+  // scale, shift: [Cout]; y: [n, out_shape], or [n, Cout, Ho/2, Wo/2] with Pool.
+  static constexpr bool folds_affine = true;
+  template <bool Relu, bool Pool>
+  void forward_fused(const T* x, T* y, std::size_t n, Context& ctx, const T* scale, const T* shift) {
+    forward_with<Relu, Pool>(x, y, n, ctx, {scale, shift});
   }
 
   void backward(const T* x, const T*, const T* dy, T* dx, std::size_t n, Context& ctx) {
@@ -112,6 +109,42 @@ class ConvLayer {
   // not cached as a pointer, so moving the network keeps it valid).
   const T* bias() const { return Bias ? bias_ : zero_bias_; }
   T* dbias() { return Bias ? dbias_ : unused_dbias_; }
+
+  // Pool through a full-size staging buffer where the GEMM epilogue cannot pool (Groups > 1, Winograd).
+  template <bool Relu, bool Pool>
+  void forward_with(const T* x, T* y, std::size_t n, Context& ctx, const kernels::ConvEpilogue<T>& epi) {
+    constexpr std::size_t plane = out_shape::height * out_shape::width;
+    T* out = y;
+    if constexpr (Pool) {
+      if (pool_stage_.size() < n * out_shape::size) pool_stage_.resize(n * out_shape::size);
+      out = pool_stage_.data();
+    }
+    if constexpr (Groups > 1) {
+      kernels::grouped_conv2d_forward(x, weight_, bias(), out, n, geometry, Groups);
+      if (epi.scale || Relu) {
+#pragma omp parallel for schedule(static)
+        for (std::size_t p = 0; p < n * Cout; ++p) epi.template apply<Relu>(out + p * plane, plane, p % Cout);
+      }
+    } else {
+      const ConvAlgorithm a = reserve(ctx.precision, n);
+      if constexpr (kernels::winograd_applies<geometry>) {
+        if (a == ConvAlgorithm::winograd_f2)
+          kernels::winograd_forward<geometry, 2, Relu>(x, weight_, bias(), out, n, wino_u_.data(), col_.data(),
+                                                       plans_.data(), epi);
+        if (a == ConvAlgorithm::winograd_f4)
+          kernels::winograd_forward<geometry, 4, Relu>(x, weight_, bias(), out, n, wino_u_.data(), col_.data(),
+                                                       plans_.data(), epi);
+      }
+      if (a == ConvAlgorithm::im2col || !kernels::winograd_applies<geometry>)
+        return kernels::conv2d_forward<geometry, Relu, Pool>(x, weight_, bias(), y, n, col_.data(), plans_.data(), epi);
+    }
+    if constexpr (Pool) {
+      constexpr std::size_t pooled = (out_shape::height / 2) * (out_shape::width / 2);
+#pragma omp parallel for schedule(static)
+      for (std::size_t p = 0; p < n * Cout; ++p)
+        kernels::maxpool2x2_plane<Relu>(out + p * plane, out_shape::height, out_shape::width, y + p * pooled);
+    }
+  }
 
   // Workspaces depend on the thread counts, not the batch: grown once, then reused. Scratch and
   // GEMM plans are per running thread; the weight-gradient partials per slot, one per thread of
@@ -153,6 +186,7 @@ class ConvLayer {
   T* dbias_ = nullptr;
   T zero_bias_[Bias ? 1 : Cout]{};
   T unused_dbias_[Bias ? 1 : Cout]{};
+  AlignedBuffer<T> pool_stage_;  // forward_fused's unpooled output where the epilogue cannot pool
   AlignedBuffer<T> col_;
   AlignedBuffer<T> partial_;
   AlignedBuffer<T> wino_u_;

@@ -28,6 +28,10 @@ struct Context {
   // When set, BatchNorm in train mode combines its statistics with other processes' through it
   // (SyncBatchNorm; Sequential::set_batchnorm_sync).
   BatchNormSync* batchnorm_sync = nullptr;
+  // Whether a backward may follow the forward (torch.set_grad_enabled; Sequential::set_grad_enabled,
+  // NoGrad). In eval mode without it, Chain runs inference-only fusions (a BatchNorm folded into the
+  // Conv before it), so the activations a backward needs are not kept.
+  bool grad = true;
 };
 
 // What a layer without trainable parameters or saved state declares (ReLU, pooling, ...).

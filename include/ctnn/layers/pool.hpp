@@ -28,6 +28,8 @@ class MaxPoolLayer : public NoParameters<T> {
   using in_shape = In;
   using out_shape = typename Geo::out_shape;
   static constexpr const char* kind_name = "MaxPool";
+  // A Conv before it may pool in its own pass for inference (layers/chain.hpp).
+  static constexpr bool is_maxpool2x2 = K == 2 && Stride == 2;
 
   void forward(const T* x, T* y, std::size_t n, Context&) {
     if (argmax_.size() < n * out_shape::size) argmax_.resize(n * out_shape::size);

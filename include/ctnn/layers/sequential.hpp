@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -63,6 +64,9 @@ class BasicSequential {
   static constexpr auto boundary_sizes = Body::boundary_sizes;
   static constexpr std::size_t param_count = Body::param_count;
   static constexpr std::size_t buffer_count = Body::buffer_count;
+  // The inference plan (eval mode, gradients off): inference_spans[i] layers from layer i run as one
+  // pass, 0 for a layer inside an earlier span (layers/chain.hpp).
+  static constexpr auto inference_spans = Body::infer_spans;
 
   explicit BasicSequential(std::uint64_t seed = 0) : rng_(seed) {
     params_.resize(param_count);
@@ -88,6 +92,12 @@ class BasicSequential {
   void eval() { ctx_.mode = Mode::eval; }
   Mode mode() const { return ctx_.mode; }
   bool training() const { return ctx_.mode == Mode::train; }
+  // torch.set_grad_enabled: with gradients off, no backward() may follow a forward(), and in eval
+  // mode forward() runs the inference plan (layers/chain.hpp: a BatchNorm folded into the Conv
+  // before it, a ReLU after them in the same pass). NoGrad (layers/no_grad.hpp) turns them off
+  // for a scope, as `with torch.no_grad():` does. On by default.
+  void set_grad_enabled(bool on) { ctx_.grad = on; }
+  bool grad_enabled() const { return ctx_.grad; }
   // The precision of the conv and linear GEMMs (core/precision.hpp): fp32 (the default) or bf16
   // (bf16 inputs, fp32 accumulation; parameters, gradients, BatchNorm and the loss stay fp32).
   void set_precision(Precision p) { ctx_.precision = p; }
@@ -101,6 +111,7 @@ class BasicSequential {
   // x: [N, in_shape]. The input must stay alive and unchanged until backward() has run.
   TensorView<out_shape, const T> forward(TensorView<in_shape, const T> x) {
     ctx_.rng = &rng_;
+    forward_without_grad_ = !ctx_.grad;
     return {body_.forward(x.data(), x.batch(), ctx_), x.batch()};
   }
 
@@ -108,6 +119,10 @@ class BasicSequential {
   // gradients (call zero_grad() between steps, as in PyTorch). Returns d(loss)/d(input) when
   // want_input_grad is true, else an empty view (the first layer then skips that work).
   TensorView<in_shape, const T> backward(TensorView<out_shape, const T> dy, bool want_input_grad = false) {
+    if (forward_without_grad_)
+      throw std::logic_error("ctnn::Sequential::backward: the last forward() ran with gradients off "
+                             "(set_grad_enabled(false) or a NoGrad scope), so there is nothing to differentiate; "
+                             "run forward() again with gradients on");
     ctx_.rng = &rng_;
     const std::size_t n = body_.batch();
     if (want_input_grad && input_grad_.size() < n * in_shape::size) input_grad_.resize(n * in_shape::size);
@@ -178,6 +193,7 @@ class BasicSequential {
   AlignedBuffer<T> input_grad_;
   Rng rng_;
   Context ctx_;
+  bool forward_without_grad_ = false;  // the last forward() ran with gradients off
 };
 
 template <class InputSpec, class... Specs>

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "ctnn/core/tensor.hpp"
+#include "ctnn/layers/no_grad.hpp"
 
 namespace ctnn::train {
 
@@ -176,6 +177,7 @@ template <class Net, class Loader, class Logits, class Record>
 void for_each_prediction(Net& net, Loader& loader, Logits&& logits, Record&& record, std::uint64_t epoch = 0) {
   constexpr std::size_t k = Net::out_shape::size;
   net.eval();
+  NoGrad no_grad(net);
   for (auto& batch : loader.epoch(epoch)) {
     for (std::size_t i = 0; i < batch.size(); ++i)
       if (batch.labels[i] < 0 || static_cast<std::size_t>(batch.labels[i]) >= k)

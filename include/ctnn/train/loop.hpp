@@ -20,6 +20,7 @@
 #include "ctnn/core/parameter.hpp"
 #include "ctnn/core/thread_governor.hpp"
 #include "ctnn/layers/layer.hpp"
+#include "ctnn/layers/no_grad.hpp"
 #include "ctnn/loss/cross_entropy.hpp"
 
 namespace ctnn::train {
@@ -306,8 +307,8 @@ PassResult train_epoch(Net& net, Optimizer& optimizer, Loader& loader, std::uint
 }
 
 // Mean loss and accuracy of logits(images) over one pass of the loader, in eval mode
-// (BatchNorm uses running statistics, Dropout is off); no gradients are computed. Leaves the
-// network in eval mode. evaluate() and evaluate_tta() differ only in `logits`.
+// (BatchNorm uses running statistics, Dropout is off) and without gradients (NoGrad: the
+// inference plan). Leaves the network in eval mode. evaluate() and evaluate_tta() differ only in `logits`.
 template <class Net, class Loader, class Logits>
 PassResult evaluate_logits(Net& net, Loader& loader, Logits&& logits, std::uint64_t epoch = 0) {
   CrossEntropyLoss<typename Net::out_shape, typename Net::scalar> loss;
@@ -316,6 +317,7 @@ PassResult evaluate_logits(Net& net, Loader& loader, Logits&& logits, std::uint6
   std::size_t correct = 0;
   const auto start = std::chrono::steady_clock::now();
   net.eval();
+  NoGrad no_grad(net);
   for (auto& batch : loader.epoch(epoch)) {
     thread_governor().tick();
     loss(logits(batch.images), batch.labels);
