@@ -14,7 +14,7 @@
 // resnet9's GFLOP/s counter therefore uses resnet9_plain's count (forward_macs does not look
 // inside Residual blocks).
 //
-// train/<airbench|resnet9>/fp32/conv:<im2col|winograd_f2|winograd_f4>/batch:128/real_time: the fp32 step
+// train/<airbench|resnet9>/fp32/conv:<im2col|winograd_f2|winograd_f4|benchmark>/batch:128/real_time: the fp32 step
 // with every conv's algorithm forced (set_conv_algorithm, kernels/winograd_select.hpp; the plain names
 // run each layer's automatic choice), to compare them interleaved in one run:
 //   bench_train --benchmark_filter='^train/(airbench|resnet9)/fp32/' --benchmark_repetitions=5 \
@@ -145,7 +145,7 @@ void add(const std::string& net, std::initializer_list<std::int64_t> batches = {
 
 template <class Net, class CountAs = Net>
 void add_conv_algorithms(const std::string& net) {
-  for (auto a : {ConvAlgorithm::im2col, ConvAlgorithm::winograd_f2, ConvAlgorithm::winograd_f4}) {
+  for (auto a : {ConvAlgorithm::im2col, ConvAlgorithm::winograd_f2, ConvAlgorithm::winograd_f4, ConvAlgorithm::benchmark}) {
     const std::string name = "train/" + net + "/fp32/conv:" + conv_algorithm_name(a);
     benchmark::RegisterBenchmark(name.c_str(),
                                  [a](benchmark::State& s) {

@@ -168,6 +168,7 @@ int run_model(const Options& o, fer_presets::Recipe r) {
     return 2;
   }
   trainer::apply_threads(o);
+  trainer::apply_conv_algorithm(o);
   const auto t_load = std::chrono::steady_clock::now();
   const auto load = [&](data::Fer2013Split s, std::size_t limit, data::RecordCount count = data::RecordCount::official) {
     return o.csv.empty() ? data::load_fer2013(o.data_dir, s, limit, count) : data::load_fer2013_csv(o.csv, s, limit, count);

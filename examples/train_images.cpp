@@ -368,6 +368,7 @@ int main(int argc, char** argv) {
   try {
     std::signal(SIGXFSZ, SIG_IGN);
     trainer::apply_threads(o);
+    trainer::apply_conv_algorithm(o);
     if (o.train_limit != data::kAllRecords || o.test_limit != data::kAllRecords)
       throw std::runtime_error("--train-limit and --test-limit are not used by train_images: point --data at a "
                                "smaller folder, or use --val-split");

@@ -15,6 +15,7 @@
 
 #include <ctnn/core/thread_governor.hpp>
 #include <ctnn/core/precision.hpp>
+#include <ctnn/kernels/winograd_select.hpp>
 #include <ctnn/data/image_set.hpp>
 #include <ctnn/io/onnx.hpp>
 #include <ctnn/optim/schedule.hpp>
@@ -36,7 +37,13 @@ struct RunOptions {
   std::string on_nan = "stop";  // stop | skip: what a non-finite training loss does
   std::string adapt_threads = "on";  // on | off: the ThreadGovernor (core/thread_governor.hpp)
   std::string precision = "auto";  // fp32 | bf16 | auto (resolve_precision)
+  std::string conv;  // the process-wide ConvAlgorithm (apply_conv_algorithm); empty: CTNN_CONV or automatic
 };
+
+// --conv: every conv layer's algorithm (ctnn::set_conv_algorithm, kernels/winograd_select.hpp).
+inline void apply_conv_algorithm(const RunOptions& o) {
+  if (!o.conv.empty()) ctnn::set_conv_algorithm(*ctnn::parse_conv_algorithm(o.conv));
+}
 
 // --threads and --adapt-threads: the width, and whether fewer threads run while other processes
 // keep cores busy (each change is noted on stderr; results do not depend on it).
@@ -82,7 +89,7 @@ inline const CLI::Validator positive = CLI::Validator(
     },
     "> 0");
 
-// Adds --seed, --threads, --precision, --train-limit, --test-limit, --metrics, --no-prefetch, --on-nan,
+// Adds --seed, --threads, --precision, --conv, --train-limit, --test-limit, --metrics, --no-prefetch, --on-nan,
 // --adapt-threads, --save and --save-onnx;
 // returns --save, which a trainer may make exclusive with its own options.
 inline CLI::Option* add_run_options(CLI::App& app, RunOptions& o) {
@@ -93,6 +100,12 @@ inline CLI::Option* add_run_options(CLI::App& app, RunOptions& o) {
                  "(bf16 for airbench and resnet9 where the CPU's AVX512_BF16 pays, fp32 otherwise)")
       ->check(CLI::IsMember({"fp32", "bf16", "auto"}))
       ->capture_default_str();
+  app.add_option("--conv", o.conv,
+                 "Convolution algorithm: automatic (a fixed rule: Winograd F(4x4, 3x3) for wide 3x3 convs) | benchmark "
+                 "(like cudnn.benchmark: time im2col and both Winograd variants once per conv shape and batch size at "
+                 "the first step, keep the fastest) | im2col | winograd_f2 | winograd_f4 (default: CTNN_CONV, else "
+                 "automatic)")
+      ->check(CLI::IsMember({"automatic", "benchmark", "im2col", "winograd_f2", "winograd_f4"}));
   app.add_option("--train-limit", o.train_limit, "Use only the first N training images")->check(positive);
   app.add_option("--test-limit", o.test_limit, "Use only the first N test images")->check(positive);
   app.add_option("--metrics", o.metrics, "Write per-epoch metrics to this CSV file (rewritten after each epoch)");

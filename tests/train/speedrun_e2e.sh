@@ -25,9 +25,14 @@ grep -q "final test accuracy with test-time augmentation (level 2" "$work/air.lo
 acc=$(tail -n 1 "$work/air.final.csv" | cut -d, -f3)
 awk -v a="$acc" 'BEGIN { exit !(a > 0.25) }' || fail "airbench test accuracy $acc is not above 0.25"
 
-"$train" --data "$data" --model resnet9 --epochs 1 --batch-size 64 --train-limit 256 --test-limit 100 \
+# With --conv benchmark: each 3x3 conv shape times its three algorithms once per batch size and mode.
+"$train" --data "$data" --model resnet9 --epochs 1 --batch-size 64 --train-limit 256 --test-limit 100 --conv benchmark \
          >"$work/res.log" 2>&1 || { cat "$work/res.log"; fail "resnet9 run failed"; }
 grep -q "Residual" "$work/res.log" || fail "resnet9 summary has no Residual block"
+grep -Eq "ctnn: Conv 128->128 3x3 pad 1 on 16x16, batch 64, forward \+ backward: im2col [0-9.]+ ms, winograd_f2 [0-9.]+ ms, winograd_f4 [0-9.]+ ms: (im2col|winograd_f2|winograd_f4)" \
+  "$work/res.log" || fail "--conv benchmark did not time ResNet-9's 128->128 conv: $(grep 'ctnn: Conv' "$work/res.log")"
+[[ $(grep -c "ctnn: Conv 128->128 3x3 pad 1 on 16x16, batch 64, forward + backward" "$work/res.log") -eq 1 ]] ||
+  fail "--conv benchmark timed ResNet-9's 128->128 conv more than once at batch 64"
 grep -q "test-time augmentation (level 1: mirror)" "$work/res.log" || fail "resnet9 TTA missing"
 
 # airbench_muon: Muon on every trainable filter, airbench94_muon's SGD groups converted to the mean

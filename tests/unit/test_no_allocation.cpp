@@ -150,12 +150,14 @@ TEST_CASE("no allocation in a steady-state training step in bf16 (seed network, 
   check_no_allocation(Precision::bf16);
 }
 
-// 3x3 convs with every conv forced to Winograd F(4x4, 3x3), then F(2x2, 3x3) (kernels/winograd_select.hpp).
-TEST_CASE("no allocation in a steady-state training step with Winograd convolutions (F4, then F2)") {
+// 3x3 convs with every conv forced to Winograd F(4x4, 3x3), then F(2x2, 3x3), then chosen by timing
+// (ConvAlgorithm::benchmark, which allocates its timing buffers in the warm-up step only;
+// kernels/winograd_select.hpp).
+TEST_CASE("no allocation in a steady-state training step with Winograd convolutions (F4, F2, benchmark)") {
   using WinogradNet = Sequential<Input<3, 16, 16>, Conv<3, 16, 3>, BatchNorm, ReLU, Conv<16, 32, 3>, BatchNorm, ReLU,
                                  MaxPool<2>, Conv<32, 32, 3, 1, 0>, ReLU, Dropout<0.2>, Linear<10>>;
   const ConvAlgorithm before = conv_algorithm();
-  for (ConvAlgorithm a : {ConvAlgorithm::winograd_f4, ConvAlgorithm::winograd_f2}) {
+  for (ConvAlgorithm a : {ConvAlgorithm::winograd_f4, ConvAlgorithm::winograd_f2, ConvAlgorithm::benchmark}) {
     set_conv_algorithm(a);
     check_no_allocation<AdamOn, WinogradNet>(Precision::fp32);
   }

@@ -20,6 +20,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <ctnn/ctnn.hpp>
@@ -251,4 +253,52 @@ TEST_CASE("winograd: the layer runs the algorithm it is set to, and the rule") {
   CHECK(winograd_rule<ConvGeometry{128, 128, 3, 2, 1, 32, 32, 16, 16}>(Precision::fp32) == ConvAlgorithm::im2col);
   CHECK(parse_conv_algorithm("winograd_f4") == ConvAlgorithm::winograd_f4);
   CHECK(!parse_conv_algorithm("winograd"));
+}
+
+TEST_CASE("winograd: ConvAlgorithm::benchmark times the candidates once per shape, batch and mode, and runs the fastest") {
+  using First = std::remove_reference_t<decltype(std::declval<WinoNet&>().layer<0>())>;
+  using Second = std::remove_reference_t<decltype(std::declval<WinoNet&>().layer<2>())>;
+  using Store1 = BenchmarkedAlgorithms<First::geometry>;
+  using Store2 = BenchmarkedAlgorithms<Second::geometry>;
+  Store1::clear();
+  Store2::clear();
+  Tensor<WinoNet::in_shape> x(37);
+  Rng rng(3);
+  for (auto& v : x.span()) v = static_cast<float>(rng.normal());
+  std::vector<float> timed_step, second_step;
+  {
+    ForceAlgorithm force(ConvAlgorithm::benchmark);
+    WinoNet net(7);
+    CHECK(!Store1::find(37, true));
+    timed_step = one_step(net, x);
+    second_step = one_step(net, x);
+    // Inference without gradients is timed separately (forward only), at its own batch size.
+    CHECK(!Store1::find(37, false));
+    net.eval();
+    NoGrad no_grad(net);
+    net.forward(x);
+    CHECK(Store1::find(37, false).has_value());
+    CHECK(!Store1::find(36, true));
+  }
+  const auto c1 = Store1::find(37, true), c2 = Store2::find(37, true);
+  REQUIRE(c1.has_value());
+  REQUIRE(c2.has_value());
+  INFO(conv_algorithm_name(*c1), " ", conv_algorithm_name(*c2));
+  CHECK(*c1 != ConvAlgorithm::benchmark);
+  CHECK(*c2 != ConvAlgorithm::benchmark);
+  // The same network with each layer set to what the benchmark chose: the same bits, step after step;
+  // so the timing runs left the gradients (they accumulate) and the output alone.
+  WinoNet fixed(7);
+  fixed.layer<0>().set_algorithm(*c1);
+  fixed.layer<2>().set_algorithm(*c2);
+  CHECK(one_step(fixed, x) == timed_step);
+  CHECK(one_step(fixed, x) == second_step);
+  // Where it does not apply, benchmark is the fixed rule: not 3x3 stride 1, or bf16.
+  ForceAlgorithm force(ConvAlgorithm::benchmark);
+  constexpr ConvGeometry g = conv3x3(64, 64, 15, 15, 1);
+  CHECK(resolve_conv_algorithm<g>(ConvAlgorithm::automatic, Precision::fp32, 128) == ConvAlgorithm::benchmark);
+  CHECK(resolve_conv_algorithm<g>(ConvAlgorithm::automatic, Precision::bf16, 128) == ConvAlgorithm::im2col);
+  CHECK(resolve_conv_algorithm<ConvGeometry{16, 16, 5, 1, 2, 16, 16, 16, 16}>(ConvAlgorithm::automatic, Precision::fp32,
+                                                                             128) == ConvAlgorithm::im2col);
+  CHECK(parse_conv_algorithm("benchmark") == ConvAlgorithm::benchmark);
 }

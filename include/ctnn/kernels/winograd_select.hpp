@@ -5,6 +5,13 @@
 //   winograd_f4  Winograd F(4x4, 3x3), likewise: 4x fewer multiplications than im2col, less
 //                accurate than F(2x2, 3x3) (docs/winograd.md)
 //   automatic    the process-wide choice if one is set, else the fixed rule below
+//   benchmark    like torch.backends.cudnn.benchmark: the first time a shape runs at a batch size
+//                (training, or inference without gradients, separately), the layer times im2col,
+//                F(2x2, 3x3) and F(4x4, 3x3) on its own input and keeps the fastest for that shape,
+//                batch and mode for the rest of the process (ConvLayer, layers/conv.hpp). Faster where
+//                the fixed rule is wrong for the machine; the choice, and so the rounding, can differ
+//                from run to run, as with cudnn.benchmark. 3x3 stride-1 fp32 convolutions only;
+//                other shapes and bf16 follow the fixed rule.
 // A layer's own choice (ConvLayer::set_algorithm) comes first; then the process-wide one,
 // set_conv_algorithm() or, read once at the first use, the environment variable CTNN_CONV
 // (im2col, winograd_f2, winograd_f4, automatic), so one binary times a network both ways. A
@@ -14,28 +21,31 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "ctnn/core/precision.hpp"
 #include "ctnn/kernels/winograd.hpp"
 
 namespace ctnn {
 
-enum class ConvAlgorithm { automatic, im2col, winograd_f2, winograd_f4 };
+enum class ConvAlgorithm { automatic, im2col, winograd_f2, winograd_f4, benchmark };
 
 inline constexpr const char* conv_algorithm_name(ConvAlgorithm a) {
   switch (a) {
     case ConvAlgorithm::im2col: return "im2col";
     case ConvAlgorithm::winograd_f2: return "winograd_f2";
     case ConvAlgorithm::winograd_f4: return "winograd_f4";
+    case ConvAlgorithm::benchmark: return "benchmark";
     default: return "automatic";
   }
 }
 
 inline std::optional<ConvAlgorithm> parse_conv_algorithm(std::string_view s) {
   for (ConvAlgorithm a : {ConvAlgorithm::automatic, ConvAlgorithm::im2col, ConvAlgorithm::winograd_f2,
-                          ConvAlgorithm::winograd_f4})
+                          ConvAlgorithm::winograd_f4, ConvAlgorithm::benchmark})
     if (s == conv_algorithm_name(a)) return a;
   return std::nullopt;
 }
@@ -46,7 +56,9 @@ inline std::atomic<ConvAlgorithm>& process_conv_algorithm() {
     const char* v = std::getenv("CTNN_CONV");
     if (!v) return ConvAlgorithm::automatic;
     if (auto a = parse_conv_algorithm(v)) return *a;
-    std::fprintf(stderr, "ctnn: CTNN_CONV=%s is not one of automatic, im2col, winograd_f2, winograd_f4; using automatic\n", v);
+    std::fprintf(stderr,
+                 "ctnn: CTNN_CONV=%s is not one of automatic, im2col, winograd_f2, winograd_f4, benchmark; using automatic\n",
+                 v);
     return ConvAlgorithm::automatic;
   }();
   return a;
@@ -86,11 +98,59 @@ constexpr ConvAlgorithm winograd_rule(Precision precision, std::size_t n = stati
   return wide && full_group && G.ho >= 4 && G.wo >= 4 ? ConvAlgorithm::winograd_f4 : ConvAlgorithm::im2col;
 }
 
+// The benchmark's choices for shape G, one per (batch, gradients on) pair, for the whole process:
+// every layer of that shape shares them (a layer times the candidates only when none is stored).
+template <ConvGeometry G>
+class BenchmarkedAlgorithms {
+ public:
+  static std::optional<ConvAlgorithm> find(std::size_t n, bool grad) {
+    std::lock_guard<std::mutex> lock(mutex());
+    for (const Entry& e : entries())
+      if (e.n == n && e.grad == grad) return e.chosen;
+    return std::nullopt;
+  }
+  static void store(std::size_t n, bool grad, ConvAlgorithm chosen) {
+    std::lock_guard<std::mutex> lock(mutex());
+    if (entries().capacity() == 0) entries().reserve(64);  // later batch sizes store without allocating
+    entries().push_back({n, grad, chosen});
+  }
+  static void clear() {
+    std::lock_guard<std::mutex> lock(mutex());
+    entries().clear();
+  }
+
+ private:
+  struct Entry {
+    std::size_t n;
+    bool grad;
+    ConvAlgorithm chosen;
+  };
+  static std::mutex& mutex() {
+    static std::mutex m;
+    return m;
+  }
+  static std::vector<Entry>& entries() {
+    static std::vector<Entry> e;
+    return e;
+  }
+};
+
+// Whether `benchmark` times the candidates for a layer of shape G: a Winograd shape in fp32.
+template <ConvGeometry G>
+constexpr bool benchmark_applies(Precision precision) {
+  return winograd_applies<G> && precision == Precision::fp32;
+}
+
 // What a layer of shape G with its own choice `layer` runs on a batch of n: im2col, winograd_f2 or
-// winograd_f4.
+// winograd_f4; or benchmark, when the layer is to look its choice up (or time it) itself
+// (benchmark_applies; where it does not apply, benchmark means the fixed rule).
 template <ConvGeometry G>
 ConvAlgorithm resolve_conv_algorithm(ConvAlgorithm layer, Precision precision, std::size_t n) {
   ConvAlgorithm a = layer != ConvAlgorithm::automatic ? layer : conv_algorithm();
+  if (a == ConvAlgorithm::benchmark) {
+    if (benchmark_applies<G>(precision)) return a;
+    a = ConvAlgorithm::automatic;
+  }
   if (a == ConvAlgorithm::automatic) a = winograd_rule<G>(precision, n);
   if (!winograd_applies<G>) a = ConvAlgorithm::im2col;
   static std::atomic<unsigned> printed{0};  // per shape, a bit per algorithm

@@ -8,8 +8,11 @@
 // kernels/winograd_select.hpp (set_algorithm, set_conv_algorithm, CTNN_CONV); Groups > 1 as
 // direct loops (kernels/grouped_conv.hpp).
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <cstdio>
+#include <mutex>
 #include <vector>
 
 #include "ctnn/core/aligned_buffer.hpp"
@@ -23,6 +26,15 @@
 #include "ctnn/layers/layer.hpp"
 
 namespace ctnn {
+
+namespace detail {
+// ConvAlgorithm::benchmark's timing outputs, one buffer per element type for the whole process.
+template <class T>
+struct BenchmarkScratch {
+  static inline std::mutex mutex;
+  static inline AlignedBuffer<T> buffer;
+};
+}  // namespace detail
 
 template <class T, class In, std::size_t Cin, std::size_t Cout, std::size_t K, std::size_t Stride,
           std::size_t Pad, std::size_t Groups, bool Bias, std::size_t Position>
@@ -89,18 +101,7 @@ class ConvLayer {
     if constexpr (Groups > 1) {
       kernels::grouped_conv2d_backward(x, weight_, dy, dx, dweight_, dbias(), n, geometry, Groups);
     } else {
-      const ConvAlgorithm a = reserve(ctx.precision, n);
-      const auto slots = static_cast<std::size_t>(thread_width());
-      if constexpr (kernels::winograd_applies<geometry>) {
-        if (a == ConvAlgorithm::winograd_f2)
-          return kernels::winograd_backward<geometry, 2>(x, weight_, dy, dx, dweight_, dbias(), n, wino_u_.data(),
-                                                         col_.data(), partial_.data(), plans_.data(), slots);
-        if (a == ConvAlgorithm::winograd_f4)
-          return kernels::winograd_backward<geometry, 4>(x, weight_, dy, dx, dweight_, dbias(), n, wino_u_.data(),
-                                                         col_.data(), partial_.data(), plans_.data(), slots);
-      }
-      kernels::conv2d_backward<geometry>(x, weight_, dy, dx, dweight_, dbias(), n, col_.data(), partial_.data(),
-                                         plans_.data(), slots);
+      run_backward(reserve(ctx.precision, n, nullptr, true), x, dy, dx, dweight_, dbias(), n);
     }
   }
 
@@ -126,17 +127,10 @@ class ConvLayer {
         for (std::size_t p = 0; p < n * Cout; ++p) epi.template apply<Relu>(out + p * plane, plane, p % Cout);
       }
     } else {
-      const ConvAlgorithm a = reserve(ctx.precision, n);
-      if constexpr (kernels::winograd_applies<geometry>) {
-        if (a == ConvAlgorithm::winograd_f2)
-          kernels::winograd_forward<geometry, 2, Relu>(x, weight_, bias(), out, n, wino_u_.data(), col_.data(),
-                                                       plans_.data(), epi);
-        if (a == ConvAlgorithm::winograd_f4)
-          kernels::winograd_forward<geometry, 4, Relu>(x, weight_, bias(), out, n, wino_u_.data(), col_.data(),
-                                                       plans_.data(), epi);
-      }
+      const ConvAlgorithm a = reserve(ctx.precision, n, x, ctx.grad);
       if (a == ConvAlgorithm::im2col || !kernels::winograd_applies<geometry>)
         return kernels::conv2d_forward<geometry, Relu, Pool>(x, weight_, bias(), y, n, col_.data(), plans_.data(), epi);
+      run_winograd_forward<Relu>(a, x, out, n, epi);
     }
     if constexpr (Pool) {
       constexpr std::size_t pooled = (out_shape::height / 2) * (out_shape::width / 2);
@@ -153,8 +147,21 @@ class ConvLayer {
   // col_ and partial_ hold the scratch and the partials of the algorithm that runs (the larger of
   // the two when both have run); wino_u_ Winograd's transformed filters. Returns the algorithm.
   // n, the batch, goes to the rule (a small batch runs im2col; kernels/winograd_select.hpp).
-  ConvAlgorithm reserve(Precision precision, std::size_t n) {
-    const ConvAlgorithm a = kernels::resolve_conv_algorithm<geometry>(algorithm_, precision, n);
+  // With ConvAlgorithm::benchmark, the forward (x given) looks the choice up or times it (benchmark());
+  // the backward runs what its forward ran.
+  ConvAlgorithm reserve(Precision precision, std::size_t n, const T* x, bool grad) {
+    ConvAlgorithm a = kernels::resolve_conv_algorithm<geometry>(algorithm_, precision, n);
+    if constexpr (kernels::winograd_applies<geometry>) {
+      if (a == ConvAlgorithm::benchmark) {
+        if (x) benchmarked_ = benchmark(precision, n, x, grad);
+        a = benchmarked_;
+      }
+    }
+    grow(a, precision);
+    return a;
+  }
+
+  void grow(ConvAlgorithm a, Precision precision) {
     const auto threads = static_cast<std::size_t>(std::max(num_threads(), thread_width()));
     const auto slots = static_cast<std::size_t>(thread_width());
     std::size_t scratch = kernels::conv_scratch_per_thread<geometry>, partial = weight_size + Cout, filter = 0;
@@ -177,7 +184,76 @@ class ConvLayer {
       p.weight_grad.set_precision(precision);
       p.input_grad.set_precision(precision);
     }
-    return a;
+  }
+
+  // Winograd forward (a is winograd_f2 or winograd_f4) into out, [n, out_shape].
+  template <bool Relu>
+  void run_winograd_forward(ConvAlgorithm a, const T* x, T* out, std::size_t n, const kernels::ConvEpilogue<T>& epi) {
+    if constexpr (kernels::winograd_applies<geometry>) {
+      if (a == ConvAlgorithm::winograd_f2)
+        kernels::winograd_forward<geometry, 2, Relu>(x, weight_, bias(), out, n, wino_u_.data(), col_.data(),
+                                                     plans_.data(), epi);
+      if (a == ConvAlgorithm::winograd_f4)
+        kernels::winograd_forward<geometry, 4, Relu>(x, weight_, bias(), out, n, wino_u_.data(), col_.data(),
+                                                     plans_.data(), epi);
+    }
+  }
+
+  // The gradients by algorithm a: dw, db accumulate, dx (if not null) is overwritten.
+  void run_backward(ConvAlgorithm a, const T* x, const T* dy, T* dx, T* dw, T* db, std::size_t n) {
+    const auto slots = static_cast<std::size_t>(thread_width());
+    if constexpr (kernels::winograd_applies<geometry>) {
+      if (a == ConvAlgorithm::winograd_f2)
+        return kernels::winograd_backward<geometry, 2>(x, weight_, dy, dx, dw, db, n, wino_u_.data(), col_.data(),
+                                                       partial_.data(), plans_.data(), slots);
+      if (a == ConvAlgorithm::winograd_f4)
+        return kernels::winograd_backward<geometry, 4>(x, weight_, dy, dx, dw, db, n, wino_u_.data(), col_.data(),
+                                                       partial_.data(), plans_.data(), slots);
+    }
+    kernels::conv2d_backward<geometry>(x, weight_, dy, dx, dw, db, n, col_.data(), partial_.data(), plans_.data(), slots);
+  }
+
+  // ConvAlgorithm::benchmark: the stored choice for this shape, batch and mode, else the fastest of
+  // im2col, F2 and F4 on this input (the forward, and with grad a backward of the output as dy, into
+  // buffers of this call: the layer's gradients are not touched), best of 2 timed runs after a warm-up.
+  ConvAlgorithm benchmark(Precision precision, std::size_t n, const T* x, bool grad) {
+    using Store = kernels::BenchmarkedAlgorithms<geometry>;
+    if (auto chosen = Store::find(n, grad)) return *chosen;
+    constexpr ConvAlgorithm candidates[] = {ConvAlgorithm::im2col, ConvAlgorithm::winograd_f2,
+                                            ConvAlgorithm::winograd_f4};
+    // One scratch for every layer of the process, grown to the largest timing so far and kept, so that
+    // a later, smaller batch (an epoch's last) times its choice without allocating.
+    using Scratch = detail::BenchmarkScratch<T>;
+    std::lock_guard<std::mutex> lock(Scratch::mutex);
+    AlignedBuffer<T>& scratch = Scratch::buffer;
+    const std::size_t y_size = n * out_shape::size, dx_size = n * in_shape::size;
+    if (scratch.size() < y_size + dx_size + weight_size + Cout) scratch.resize(y_size + dx_size + weight_size + Cout);
+    T* const y = scratch.data();
+    T* const dx = y + y_size;
+    T* const dw = dx + dx_size;
+    double ms[3];
+    for (int c = 0; c < 3; ++c) {
+      const ConvAlgorithm a = candidates[c];
+      grow(a, precision);
+      ms[c] = 1e300;
+      for (int rep = 0; rep < 3; ++rep) {
+        const auto start = std::chrono::steady_clock::now();
+        if (a == ConvAlgorithm::im2col)
+          kernels::conv2d_forward<geometry>(x, weight_, bias(), y, n, col_.data(), plans_.data(), {});
+        else
+          run_winograd_forward<false>(a, x, y, n, {});
+        if (grad) run_backward(a, x, y, dx, dw, dw + weight_size, n);
+        const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
+        if (rep > 0) ms[c] = std::min(ms[c], took.count());
+      }
+    }
+    const int best = static_cast<int>(std::min_element(ms, ms + 3) - ms);
+    Store::store(n, grad, candidates[best]);
+    if (ctnn::detail::process_conv_notes().load())
+      std::fprintf(stderr, "ctnn: Conv %zu->%zu 3x3 pad %zu on %zux%zu, batch %zu, %s: im2col %.2f ms, winograd_f2 %.2f ms, "
+                   "winograd_f4 %.2f ms: %s\n", Cin, Cout, Pad, in_shape::height, in_shape::width, n,
+                   grad ? "forward + backward" : "forward", ms[0], ms[1], ms[2], conv_algorithm_name(candidates[best]));
+    return candidates[best];
   }
 
   T* weight_ = nullptr;
@@ -191,6 +267,7 @@ class ConvLayer {
   AlignedBuffer<T> partial_;
   AlignedBuffer<T> wino_u_;
   ConvAlgorithm algorithm_ = ConvAlgorithm::automatic;
+  ConvAlgorithm benchmarked_ = ConvAlgorithm::im2col;  // what the last benchmark-mode forward ran
   std::vector<kernels::ConvThreadPlans<T>> plans_;
 };
 
