@@ -51,6 +51,10 @@ struct TrainRecord {
   long long lookahead_syncs = 0;
   std::optional<double> ema_decay;       // set: the run keeps an EMA; its averages are a tensor
   long long ema_updates = 0;
+  // Data-parallel runs: each process's own running loss sum of the epoch in progress (tally.loss_sum
+  // is their total). A resumed process continues its own, so the epoch's loss is bit-identical to an
+  // uninterrupted run's: continuing from the total would add the same numbers in another order.
+  std::optional<std::vector<double>> process_loss_sums;
 };
 
 inline constexpr const char* kLookaheadTensor = "trainer.lookahead.slow";
@@ -101,6 +105,27 @@ struct Codec<std::string> {
   static bool decode(std::string_view s, std::string& v) {
     v = s;
     return true;
+  }
+};
+// Floats as 16 hex digits of their bits, ',' between them.
+template <>
+struct Codec<std::vector<double>> {
+  static constexpr const char* expected = "16-hex-digit floats with ',' between them";
+  static std::string encode(const std::vector<double>& v) {
+    std::string s;
+    for (std::size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + hex_bits(v[i]);
+    return s;
+  }
+  static bool decode(std::string_view s, std::vector<double>& v) {
+    v.clear();
+    while (true) {
+      const auto comma = s.find(',');
+      double x = 0;
+      if (!parse_bits(s.substr(0, comma), x)) return false;
+      v.push_back(x);
+      if (comma == std::string_view::npos) return true;
+      s.remove_prefix(comma + 1);
+    }
   }
 };
 // Rows "epoch,train_loss,train_acc,test_loss,test_acc,seconds,img_s;" with the numbers as bits.
@@ -168,6 +193,7 @@ void for_each_field(Record& r, F&& f) {
   f("trainer.lookahead.syncs", r.lookahead_syncs);
   f("trainer.ema.decay", r.ema_decay);
   f("trainer.ema.updates", r.ema_updates);
+  f("trainer.tally.process_loss_sums", r.process_loss_sums);
 }
 
 }  // namespace detail

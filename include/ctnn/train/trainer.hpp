@@ -365,6 +365,12 @@ class Trainer {
     fill_record(rec);
     TrainRecord out = rec;
     out.tally = global_tally(rec.tally);
+    if (o_.strategy) {  // every process's own sum, gathered exactly (each slot is one value plus zeros)
+      std::vector<double> sums(static_cast<std::size_t>(processes()), 0.0);
+      sums[static_cast<std::size_t>(o_.strategy->rank())] = rec.tally.loss_sum;
+      o_.strategy->allreduce_sum(sums);
+      out.process_loss_sums = std::move(sums);
+    }
     if (!root()) return;
     io::CheckpointState st;
     st.epoch = epochs_done;
@@ -413,10 +419,15 @@ class Trainer {
     if (ema_) ema_->set_updates(rec.ema_updates);
     if (o_.strategy) {
       o_.strategy->broadcast_from_root();  // identical already (the same file); made certain
-      if (!root()) {  // the file's epoch figures are every process's: rank 0 keeps them
+      if (!root()) {  // the file's epoch counts are every process's: rank 0 keeps them
         rec.tally.loss_sum = 0;
         rec.tally.correct = rec.tally.samples = 0;
       }
+      // Each process continues its own loss sum where the file has them (files written before they were
+      // recorded leave their total with rank 0: the same sum up to the order of its additions).
+      const auto rank = static_cast<std::size_t>(o_.strategy->rank());
+      if (rec.process_loss_sums && rec.process_loss_sums->size() == static_cast<std::size_t>(processes()))
+        rec.tally.loss_sum = (*rec.process_loss_sums)[rank];
     }
     if (!root()) return rec;
     if (rec.threads != thread_width())
