@@ -14,7 +14,7 @@
 //                other shapes and bf16 follow the fixed rule.
 // A layer's own choice (ConvLayer::set_algorithm) comes first; then the process-wide one,
 // set_conv_algorithm() or, read once at the first use, the environment variable CTNN_CONV
-// (im2col, winograd_f2, winograd_f4, automatic), so one binary times a network both ways. A
+// (im2col, winograd_f2, winograd_f4, benchmark, automatic), so one binary times a network both ways. A
 // Winograd choice on a shape it does not apply to (not 3x3, stride > 1) runs im2col. The
 // algorithm a layer shape runs is printed to stderr once per shape and algorithm, unless
 // set_conv_notes(false) turned that off (mpi::DdpStrategy does on every process but 0).

@@ -128,9 +128,7 @@ class ConvLayer {
       }
     } else {
       const ConvAlgorithm a = reserve(ctx.precision, n, x, ctx.grad);
-      if (a == ConvAlgorithm::im2col || !kernels::winograd_applies<geometry>)
-        return kernels::conv2d_forward<geometry, Relu, Pool>(x, weight_, bias(), y, n, col_.data(), plans_.data(), epi);
-      run_winograd_forward<Relu>(a, x, out, n, epi);
+      if (run_forward<Relu, Pool>(a, x, y, out, n, epi)) return;
     }
     if constexpr (Pool) {
       constexpr std::size_t pooled = (out_shape::height / 2) * (out_shape::width / 2);
@@ -186,17 +184,24 @@ class ConvLayer {
     }
   }
 
-  // Winograd forward (a is winograd_f2 or winograd_f4) into out, [n, out_shape].
-  template <bool Relu>
-  void run_winograd_forward(ConvAlgorithm a, const T* x, T* out, std::size_t n, const kernels::ConvEpilogue<T>& epi) {
+  // The forward by algorithm a. im2col writes y itself (pooled in its epilogue with Pool) and returns
+  // true; Winograd writes the unpooled out ([n, out_shape]; y itself without Pool) and returns false.
+  template <bool Relu, bool Pool>
+  bool run_forward(ConvAlgorithm a, const T* x, T* y, T* out, std::size_t n, const kernels::ConvEpilogue<T>& epi) {
     if constexpr (kernels::winograd_applies<geometry>) {
-      if (a == ConvAlgorithm::winograd_f2)
+      if (a == ConvAlgorithm::winograd_f2) {
         kernels::winograd_forward<geometry, 2, Relu>(x, weight_, bias(), out, n, wino_u_.data(), col_.data(),
                                                      plans_.data(), epi);
-      if (a == ConvAlgorithm::winograd_f4)
+        return false;
+      }
+      if (a == ConvAlgorithm::winograd_f4) {
         kernels::winograd_forward<geometry, 4, Relu>(x, weight_, bias(), out, n, wino_u_.data(), col_.data(),
                                                      plans_.data(), epi);
+        return false;
+      }
     }
+    kernels::conv2d_forward<geometry, Relu, Pool>(x, weight_, bias(), y, n, col_.data(), plans_.data(), epi);
+    return true;
   }
 
   // The gradients by algorithm a: dw, db accumulate, dx (if not null) is overwritten.
@@ -215,7 +220,8 @@ class ConvLayer {
 
   // ConvAlgorithm::benchmark: the stored choice for this shape, batch and mode, else the fastest of
   // im2col, F2 and F4 on this input (the forward, and with grad a backward of the output as dy, into
-  // buffers of this call: the layer's gradients are not touched), best of 2 timed runs after a warm-up.
+  // the process's timing scratch: the layer's gradients are not touched), best of 2 timed runs after a
+  // warm-up.
   ConvAlgorithm benchmark(Precision precision, std::size_t n, const T* x, bool grad) {
     using Store = kernels::BenchmarkedAlgorithms<geometry>;
     if (auto chosen = Store::find(n, grad)) return *chosen;
@@ -238,10 +244,7 @@ class ConvLayer {
       ms[c] = 1e300;
       for (int rep = 0; rep < 3; ++rep) {
         const auto start = std::chrono::steady_clock::now();
-        if (a == ConvAlgorithm::im2col)
-          kernels::conv2d_forward<geometry>(x, weight_, bias(), y, n, col_.data(), plans_.data(), {});
-        else
-          run_winograd_forward<false>(a, x, y, n, {});
+        run_forward<false, false>(a, x, y, y, n, {});
         if (grad) run_backward(a, x, y, dx, dw, dw + weight_size, n);
         const std::chrono::duration<double, std::milli> took = std::chrono::steady_clock::now() - start;
         if (rep > 0) ms[c] = std::min(ms[c], took.count());
