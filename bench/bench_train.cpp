@@ -145,19 +145,21 @@ void add(const std::string& net, std::initializer_list<std::int64_t> batches = {
 
 template <class Net, class CountAs = Net>
 void add_conv_algorithms(const std::string& net) {
-  for (auto a : {ConvAlgorithm::im2col, ConvAlgorithm::winograd_f2, ConvAlgorithm::winograd_f4, ConvAlgorithm::benchmark}) {
-    const std::string name = "train/" + net + "/fp32/conv:" + conv_algorithm_name(a);
-    benchmark::RegisterBenchmark(name.c_str(),
-                                 [a](benchmark::State& s) {
-                                   const ConvAlgorithm before = conv_algorithm();
-                                   set_conv_algorithm(a);
-                                   train_step<Net, CountAs>(s, Precision::fp32);
-                                   set_conv_algorithm(before);
-                                 })
-        ->ArgName("batch")
-        ->Arg(128)
-        ->UseRealTime()
-        ->Unit(benchmark::kMillisecond);
+  for (Precision p : {Precision::fp32, Precision::bf16}) {
+    for (auto a : {ConvAlgorithm::im2col, ConvAlgorithm::winograd_f2, ConvAlgorithm::winograd_f4, ConvAlgorithm::benchmark}) {
+      const std::string name = "train/" + net + "/" + precision_name(p) + "/conv:" + conv_algorithm_name(a);
+      benchmark::RegisterBenchmark(name.c_str(),
+                                   [a, p](benchmark::State& s) {
+                                     const ConvAlgorithm before = conv_algorithm();
+                                     set_conv_algorithm(a);
+                                     train_step<Net, CountAs>(s, p);
+                                     set_conv_algorithm(before);
+                                   })
+          ->ArgName("batch")
+          ->Arg(128)
+          ->UseRealTime()
+          ->Unit(benchmark::kMillisecond);
+    }
   }
 }
 

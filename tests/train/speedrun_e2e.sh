@@ -29,7 +29,7 @@ awk -v a="$acc" 'BEGIN { exit !(a > 0.25) }' || fail "airbench test accuracy $ac
 "$train" --data "$data" --model resnet9 --epochs 1 --batch-size 64 --train-limit 256 --test-limit 100 --conv benchmark \
          >"$work/res.log" 2>&1 || { cat "$work/res.log"; fail "resnet9 run failed"; }
 grep -q "Residual" "$work/res.log" || fail "resnet9 summary has no Residual block"
-grep -Eq "ctnn: Conv 128->128 3x3 pad 1 on 16x16, batch 64, forward \+ backward: im2col [0-9.]+ ms, winograd_f2 [0-9.]+ ms, winograd_f4 [0-9.]+ ms: (im2col|winograd_f2|winograd_f4)" \
+grep -Eq "ctnn: Conv 128->128 3x3 pad 1 on 16x16, batch 64, forward \+ backward(, im2col in bf16, Winograd in fp32)?: im2col [0-9.]+ ms, winograd_f2 [0-9.]+ ms, winograd_f4 [0-9.]+ ms: (im2col|winograd_f2|winograd_f4)" \
   "$work/res.log" || fail "--conv benchmark did not time ResNet-9's 128->128 conv: $(grep 'ctnn: Conv' "$work/res.log")"
 [[ $(grep -c "ctnn: Conv 128->128 3x3 pad 1 on 16x16, batch 64, forward + backward" "$work/res.log") -eq 1 ]] ||
   fail "--conv benchmark timed ResNet-9's 128->128 conv more than once at batch 64"

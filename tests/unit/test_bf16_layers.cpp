@@ -81,8 +81,8 @@ Run<Net> run(Precision p, bool absolute, std::size_t batch) {
 template <class Net>
 void check_layer(std::size_t batch, std::size_t weight_size, double fwd_len, double igrad_len, double wgrad_len,
                  bool wgrad_in_bf16 = true) {
-  // Both precisions on im2col: the automatic rule runs some 3x3 convs as Winograd in fp32 only
-  // (kernels/winograd_select.hpp); Winograd's accuracy is tested in test_winograd.cpp.
+  // Both precisions on im2col: a Winograd conv runs its GEMMs in fp32 in a bf16 network too
+  // (kernels/winograd_select.hpp; tested in test_winograd.cpp, with Winograd's accuracy).
   const ConvAlgorithm algorithm = conv_algorithm();
   set_conv_algorithm(ConvAlgorithm::im2col);
   const auto bf = run<Net>(Precision::bf16, false, batch);

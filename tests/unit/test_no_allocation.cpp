@@ -152,7 +152,7 @@ TEST_CASE("no allocation in a steady-state training step in bf16 (seed network, 
 
 // 3x3 convs with every conv forced to Winograd F(4x4, 3x3), then F(2x2, 3x3), then chosen by timing
 // (ConvAlgorithm::benchmark, which allocates its timing buffers in the warm-up step only;
-// kernels/winograd_select.hpp).
+// kernels/winograd_select.hpp), in fp32 and in a bf16 network (im2col in bf16, Winograd in fp32).
 TEST_CASE("no allocation in a steady-state training step with Winograd convolutions (F4, F2, benchmark)") {
   using WinogradNet = Sequential<Input<3, 16, 16>, Conv<3, 16, 3>, BatchNorm, ReLU, Conv<16, 32, 3>, BatchNorm, ReLU,
                                  MaxPool<2>, Conv<32, 32, 3, 1, 0>, ReLU, Dropout<0.2>, Linear<10>>;
@@ -160,6 +160,7 @@ TEST_CASE("no allocation in a steady-state training step with Winograd convoluti
   for (ConvAlgorithm a : {ConvAlgorithm::winograd_f4, ConvAlgorithm::winograd_f2, ConvAlgorithm::benchmark}) {
     set_conv_algorithm(a);
     check_no_allocation<AdamOn, WinogradNet>(Precision::fp32);
+    check_no_allocation<AdamOn, WinogradNet>(Precision::bf16);
   }
   set_conv_algorithm(before);
 }

@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -167,10 +168,11 @@ namespace {
 using WinoNet = Sequential<Input<20, 9, 9>, Conv<20, 24, 3>, ReLU, Conv<24, 16, 3, 1, 0>, Flatten, Linear<5>>;
 
 // Output, input gradient and parameter gradients of one forward and backward.
-std::vector<float> one_step(WinoNet& net, const Tensor<WinoNet::in_shape>& x) {
+template <class Net>
+std::vector<float> one_step(Net& net, const Tensor<typename Net::in_shape>& x) {
   net.zero_grad();
   const auto y = net.forward(x);
-  Tensor<WinoNet::out_shape> dy(x.batch());
+  Tensor<typename Net::out_shape> dy(x.batch());
   Rng rng(5);
   for (auto& v : dy.span()) v = static_cast<float>(rng.normal());
   const auto dx = net.backward(dy, true);
@@ -244,7 +246,9 @@ TEST_CASE("winograd: the layer runs the algorithm it is set to, and the rule") {
   CHECK(winograd_rule<conv3x3(64, 64, 15, 15, 1)>(Precision::fp32) == ConvAlgorithm::im2col);
   CHECK(winograd_rule<conv3x3(3, 64, 32, 32, 1)>(Precision::fp32) == ConvAlgorithm::im2col);
   CHECK(winograd_rule<conv3x3(256, 256, 3, 3, 1)>(Precision::fp32) == ConvAlgorithm::im2col);
-  CHECK(winograd_rule<conv3x3(64, 128, 32, 32, 1)>(Precision::bf16) == ConvAlgorithm::im2col);
+  // The same rule in a bf16 network (Winograd then runs its GEMMs in fp32).
+  CHECK(winograd_rule<conv3x3(64, 128, 32, 32, 1)>(Precision::bf16) == ConvAlgorithm::winograd_f4);
+  CHECK(winograd_rule<conv3x3(64, 64, 15, 15, 1)>(Precision::bf16) == ConvAlgorithm::im2col);
   // A batch smaller than one F(4x4) sample group runs im2col (batch-1 latency); a full group F4.
   constexpr ConvGeometry wide = conv3x3(512, 512, 4, 4, 1);
   CHECK(winograd_rule<wide>(Precision::fp32, 1) == ConvAlgorithm::im2col);
@@ -293,12 +297,41 @@ TEST_CASE("winograd: ConvAlgorithm::benchmark times the candidates once per shap
   fixed.layer<2>().set_algorithm(*c2);
   CHECK(one_step(fixed, x) == timed_step);
   CHECK(one_step(fixed, x) == second_step);
-  // Where it does not apply, benchmark is the fixed rule: not 3x3 stride 1, or bf16.
+  // It applies in both precisions; where it does not apply (not 3x3 stride 1), benchmark is the fixed rule.
   ForceAlgorithm force(ConvAlgorithm::benchmark);
   constexpr ConvGeometry g = conv3x3(64, 64, 15, 15, 1);
   CHECK(resolve_conv_algorithm<g>(ConvAlgorithm::automatic, Precision::fp32, 128) == ConvAlgorithm::benchmark);
-  CHECK(resolve_conv_algorithm<g>(ConvAlgorithm::automatic, Precision::bf16, 128) == ConvAlgorithm::im2col);
+  CHECK(resolve_conv_algorithm<g>(ConvAlgorithm::automatic, Precision::bf16, 128) == ConvAlgorithm::benchmark);
   CHECK(resolve_conv_algorithm<ConvGeometry{16, 16, 5, 1, 2, 16, 16, 16, 16}>(ConvAlgorithm::automatic, Precision::fp32,
                                                                              128) == ConvAlgorithm::im2col);
   CHECK(parse_conv_algorithm("benchmark") == ConvAlgorithm::benchmark);
+}
+
+namespace {
+// Wide enough that its im2col GEMMs run in bf16 under the automatic kernel rule (N = 256 output pixels);
+// the conv alone, as a classifier's GEMMs would also run in bf16.
+using WideNet = Sequential<Input<64, 16, 16>, Conv<64, 64, 3>>;
+
+std::vector<float> wide_step(Precision precision, ConvAlgorithm a, const Tensor<WideNet::in_shape>& x) {
+  WideNet net(11);
+  net.set_precision(precision);
+  net.layer<0>().set_algorithm(a);
+  return one_step(net, x);
+}
+}  // namespace
+
+TEST_CASE("winograd: in a bf16 network a Winograd layer runs its GEMMs in fp32, im2col in bf16") {
+  Tensor<WideNet::in_shape> x(32);
+  Rng rng(9);
+  for (auto& v : x.span()) v = static_cast<float>(rng.normal());
+  CHECK(winograd_gemm_precision(ConvAlgorithm::im2col, Precision::bf16) == Precision::bf16);
+  CHECK(winograd_gemm_precision(ConvAlgorithm::winograd_f4, Precision::bf16) == Precision::fp32);
+  CHECK(winograd_gemm_precision(ConvAlgorithm::winograd_f2, Precision::fp32) == Precision::fp32);
+  // im2col: bf16 is in effect on this shape (the results differ from fp32's) ...
+  CHECK(wide_step(Precision::bf16, ConvAlgorithm::im2col, x) != wide_step(Precision::fp32, ConvAlgorithm::im2col, x));
+  // ... while Winograd gives fp32's bits in a bf16 network.
+  for (ConvAlgorithm a : {ConvAlgorithm::winograd_f2, ConvAlgorithm::winograd_f4}) {
+    INFO(std::string(conv_algorithm_name(a)));
+    CHECK(wide_step(Precision::bf16, a, x) == wide_step(Precision::fp32, a, x));
+  }
 }

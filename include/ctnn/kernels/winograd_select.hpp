@@ -10,8 +10,11 @@
 //                F(2x2, 3x3) and F(4x4, 3x3) on its own input and keeps the fastest for that shape,
 //                batch and mode for the rest of the process (ConvLayer, layers/conv.hpp). Faster where
 //                the fixed rule is wrong for the machine; the choice, and so the rounding, can differ
-//                from run to run, as with cudnn.benchmark. 3x3 stride-1 fp32 convolutions only;
-//                other shapes and bf16 follow the fixed rule.
+//                from run to run, as with cudnn.benchmark. 3x3 stride-1 convolutions only; other
+//                shapes follow the fixed rule.
+// Precision: im2col runs its GEMMs in the network's precision; Winograd always in fp32 (its
+// transforms widen the values that bf16 would then round; docs/winograd.md), so in a bf16 network a
+// Winograd layer is an fp32 layer, chosen where that is faster than im2col in bf16 (winograd_gemm_precision).
 // A layer's own choice (ConvLayer::set_algorithm) comes first; then the process-wide one,
 // set_conv_algorithm() or, read once at the first use, the environment variable CTNN_CONV
 // (im2col, winograd_f2, winograd_f4, benchmark, automatic), so one binary times a network both ways. A
@@ -85,34 +88,37 @@ namespace kernels {
 // O(Cin Cout), so the GEMM's share of the time (which Winograd cuts 4x) grows with it. Measured: it paid
 // on every ResNet-9 conv after the first (64->128 up to 512->512: 1.2-3.2x), and on airbench's 64->256
 // and 256->256 on 7x7 (1.15-1.9x); it did not pay reliably on airbench's 24->64 and 64->64 (0.5-1.4x
-// in different runs) nor on 3x3 planes (most of each 4x4 tile is padding: 0.57-1.0x). In bf16 the rule
-// keeps im2col: the Winograd transforms widen the values that bf16 then rounds (docs/winograd.md), and
-// its speed there is not measured. A batch of n smaller than one F(4x4) sample group also runs
+// in different runs) nor on 3x3 planes (most of each 4x4 tile is padding: 0.57-1.0x). The rule is the
+// same in a bf16 network, where the comparison is F(4x4, 3x3) with fp32 GEMMs against im2col with bf16
+// GEMMs: on a Zen 4 (bf16 dot at twice the fp32 FMA rate) the F4 layers it picks ran 1.2-1.8x faster
+// than im2col in bf16, and the ones it leaves ran 1.4x faster in bf16 im2col than in fp32 (docs/winograd.md).
+// A batch of n smaller than one F(4x4) sample group also runs
 // im2col: Winograd computes whole groups (kernels/winograd.hpp), so at batch 1 it would do up to
 // 64 samples' work (the latency case).
 template <ConvGeometry G>
-constexpr ConvAlgorithm winograd_rule(Precision precision, std::size_t n = static_cast<std::size_t>(-1)) {
-  if (!winograd_applies<G> || precision != Precision::fp32) return ConvAlgorithm::im2col;
+constexpr ConvAlgorithm winograd_rule([[maybe_unused]] Precision precision,
+                                      std::size_t n = static_cast<std::size_t>(-1)) {
+  if (!winograd_applies<G>) return ConvAlgorithm::im2col;
   const bool wide = 2 * G.cin * G.cout >= 80 * (G.cin + G.cout);
   const bool full_group = n >= WinogradShape<G, 4>::samples;
   return wide && full_group && G.ho >= 4 && G.wo >= 4 ? ConvAlgorithm::winograd_f4 : ConvAlgorithm::im2col;
 }
 
-// The benchmark's choices for shape G, one per (batch, gradients on) pair, for the whole process:
+// The benchmark's choices for shape G, one per (batch, gradients on, precision), for the whole process:
 // every layer of that shape shares them (a layer times the candidates only when none is stored).
 template <ConvGeometry G>
 class BenchmarkedAlgorithms {
  public:
-  static std::optional<ConvAlgorithm> find(std::size_t n, bool grad) {
+  static std::optional<ConvAlgorithm> find(std::size_t n, bool grad, Precision precision = Precision::fp32) {
     std::lock_guard<std::mutex> lock(mutex());
     for (const Entry& e : entries())
-      if (e.n == n && e.grad == grad) return e.chosen;
+      if (e.n == n && e.grad == grad && e.precision == precision) return e.chosen;
     return std::nullopt;
   }
-  static void store(std::size_t n, bool grad, ConvAlgorithm chosen) {
+  static void store(std::size_t n, bool grad, ConvAlgorithm chosen, Precision precision = Precision::fp32) {
     std::lock_guard<std::mutex> lock(mutex());
     if (entries().capacity() == 0) entries().reserve(64);  // later batch sizes store without allocating
-    entries().push_back({n, grad, chosen});
+    entries().push_back({n, grad, precision, chosen});
   }
   static void clear() {
     std::lock_guard<std::mutex> lock(mutex());
@@ -123,6 +129,7 @@ class BenchmarkedAlgorithms {
   struct Entry {
     std::size_t n;
     bool grad;
+    Precision precision;
     ConvAlgorithm chosen;
   };
   static std::mutex& mutex() {
@@ -135,10 +142,17 @@ class BenchmarkedAlgorithms {
   }
 };
 
-// Whether `benchmark` times the candidates for a layer of shape G: a Winograd shape in fp32.
+// The precision of a conv's GEMMs under algorithm a in a network of precision `network`: the network's
+// for im2col, fp32 for Winograd.
+constexpr Precision winograd_gemm_precision(ConvAlgorithm a, Precision network) {
+  return a == ConvAlgorithm::im2col ? network : Precision::fp32;
+}
+
+// Whether `benchmark` times the candidates for a layer of shape G: a Winograd shape, in either precision
+// (in bf16: im2col in bf16 against Winograd in fp32).
 template <ConvGeometry G>
-constexpr bool benchmark_applies(Precision precision) {
-  return winograd_applies<G> && precision == Precision::fp32;
+constexpr bool benchmark_applies([[maybe_unused]] Precision precision) {
+  return winograd_applies<G>;
 }
 
 // What a layer of shape G with its own choice `layer` runs on a batch of n: im2col, winograd_f2 or
@@ -156,8 +170,9 @@ ConvAlgorithm resolve_conv_algorithm(ConvAlgorithm layer, Precision precision, s
   static std::atomic<unsigned> printed{0};  // per shape, a bit per algorithm
   const unsigned bit = 1u << static_cast<unsigned>(a);
   if (!(printed.fetch_or(bit) & bit) && ctnn::detail::process_conv_notes().load())
-    std::fprintf(stderr, "ctnn: Conv %zu->%zu %zux%zu stride %zu pad %zu on %zux%zu: %s\n", G.cin, G.cout, G.k, G.k,
-                 G.stride, G.pad, G.h, G.w, conv_algorithm_name(a));
+    std::fprintf(stderr, "ctnn: Conv %zu->%zu %zux%zu stride %zu pad %zu on %zux%zu: %s%s\n", G.cin, G.cout, G.k, G.k,
+                 G.stride, G.pad, G.h, G.w, conv_algorithm_name(a),
+                 winograd_gemm_precision(a, precision) != precision ? " (fp32 GEMMs in a bf16 network)" : "");
   return a;
 }
 

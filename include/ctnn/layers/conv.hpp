@@ -141,7 +141,8 @@ class ConvLayer {
   // Workspaces depend on the thread counts, not the batch: grown once, then reused. Scratch and
   // GEMM plans are per running thread; the weight-gradient partials per slot, one per thread of
   // the width (core/threads.hpp), which is what keeps results independent of the active count.
-  // The plans take the context's precision (forward, weight- and input-gradient GEMMs alike).
+  // The plans take the context's precision for im2col, fp32 for Winograd (forward, weight- and
+  // input-gradient GEMMs alike; kernels::winograd_gemm_precision).
   // col_ and partial_ hold the scratch and the partials of the algorithm that runs (the larger of
   // the two when both have run); wino_u_ Winograd's transformed filters. Returns the algorithm.
   // n, the batch, goes to the rule (a small batch runs im2col; kernels/winograd_select.hpp).
@@ -177,10 +178,11 @@ class ConvLayer {
     if (partial_.size() < slots * partial) partial_.resize(slots * partial);
     if (wino_u_.size() < filter) wino_u_.resize(filter);
     if (plans_.size() < threads) plans_.resize(threads);
+    const Precision gemm = kernels::winograd_gemm_precision(a, precision);  // Winograd: fp32
     for (auto& p : plans_) {
-      p.forward.set_precision(precision);
-      p.weight_grad.set_precision(precision);
-      p.input_grad.set_precision(precision);
+      p.forward.set_precision(gemm);
+      p.weight_grad.set_precision(gemm);
+      p.input_grad.set_precision(gemm);
     }
   }
 
@@ -218,13 +220,13 @@ class ConvLayer {
     kernels::conv2d_backward<geometry>(x, weight_, dy, dx, dw, db, n, col_.data(), partial_.data(), plans_.data(), slots);
   }
 
-  // ConvAlgorithm::benchmark: the stored choice for this shape, batch and mode, else the fastest of
-  // im2col, F2 and F4 on this input (the forward, and with grad a backward of the output as dy, into
+  // ConvAlgorithm::benchmark: the stored choice for this shape, batch, mode and precision, else the fastest
+  // of im2col, F2 and F4 on this input (im2col in the network's precision, Winograd in fp32) (the forward, and with grad a backward of the output as dy, into
   // the process's timing scratch: the layer's gradients are not touched), best of 2 timed runs after a
   // warm-up.
   ConvAlgorithm benchmark(Precision precision, std::size_t n, const T* x, bool grad) {
     using Store = kernels::BenchmarkedAlgorithms<geometry>;
-    if (auto chosen = Store::find(n, grad)) return *chosen;
+    if (auto chosen = Store::find(n, grad, precision)) return *chosen;
     constexpr ConvAlgorithm candidates[] = {ConvAlgorithm::im2col, ConvAlgorithm::winograd_f2,
                                             ConvAlgorithm::winograd_f4};
     // One scratch for every layer of the process, grown to the largest timing so far and kept, so that
@@ -251,11 +253,13 @@ class ConvLayer {
       }
     }
     const int best = static_cast<int>(std::min_element(ms, ms + 3) - ms);
-    Store::store(n, grad, candidates[best]);
+    Store::store(n, grad, candidates[best], precision);
     if (ctnn::detail::process_conv_notes().load())
-      std::fprintf(stderr, "ctnn: Conv %zu->%zu 3x3 pad %zu on %zux%zu, batch %zu, %s: im2col %.2f ms, winograd_f2 %.2f ms, "
+      std::fprintf(stderr, "ctnn: Conv %zu->%zu 3x3 pad %zu on %zux%zu, batch %zu, %s%s: im2col %.2f ms, winograd_f2 %.2f ms, "
                    "winograd_f4 %.2f ms: %s\n", Cin, Cout, Pad, in_shape::height, in_shape::width, n,
-                   grad ? "forward + backward" : "forward", ms[0], ms[1], ms[2], conv_algorithm_name(candidates[best]));
+                   grad ? "forward + backward" : "forward",
+                   precision == Precision::bf16 ? ", im2col in bf16, Winograd in fp32" : "", ms[0], ms[1], ms[2],
+                   conv_algorithm_name(candidates[best]));
     return candidates[best];
   }
 
