@@ -35,6 +35,12 @@ using namespace ctnn::kernels;
 
 namespace {
 
+#ifdef __AVX512F__
+constexpr bool avx512_build = true;
+#else
+constexpr bool avx512_build = false;
+#endif
+
 template <class T>
 std::vector<T> random_vector(std::size_t n, Rng& rng) {
   std::vector<T> v(n);
@@ -240,15 +246,21 @@ TEST_CASE("winograd: the layer runs the algorithm it is set to, and the rule") {
     auto y = net.forward(x);
     CHECK(std::vector<float>(y.data(), y.data() + y.size()) == im2col);
   }
-  // The rule: F(4x4) for 3x3 stride 1 in fp32 on >= 4x4 planes with 2 Cin Cout / (Cin + Cout) >= 80.
+  // The rule: F(4x4) for 3x3 stride 1 on >= 4x4 planes with 2 Cin Cout / (Cin + Cout) >= 32 with AVX-512,
+  // else >= 80.
+  const ConvAlgorithm narrow = winograd_min_channel_mean <= 34 ? ConvAlgorithm::winograd_f4 : ConvAlgorithm::im2col;
+  CHECK(winograd_min_channel_mean == (avx512_build ? 32 : 80));
   CHECK(winograd_rule<conv3x3(64, 128, 32, 32, 1)>(Precision::fp32) == ConvAlgorithm::winograd_f4);
   CHECK(winograd_rule<conv3x3(512, 512, 4, 4, 1)>(Precision::fp32) == ConvAlgorithm::winograd_f4);
-  CHECK(winograd_rule<conv3x3(64, 64, 15, 15, 1)>(Precision::fp32) == ConvAlgorithm::im2col);
+  CHECK(winograd_rule<conv3x3(64, 64, 15, 15, 1)>(Precision::fp32) == narrow);  // mean 64
+  CHECK(winograd_rule<conv3x3(24, 64, 31, 31, 1)>(Precision::fp32) == narrow);  // mean 34.9
+  CHECK(winograd_rule<conv3x3(16, 32, 31, 31, 1)>(Precision::fp32) == ConvAlgorithm::im2col);  // mean 21.3
   CHECK(winograd_rule<conv3x3(3, 64, 32, 32, 1)>(Precision::fp32) == ConvAlgorithm::im2col);
   CHECK(winograd_rule<conv3x3(256, 256, 3, 3, 1)>(Precision::fp32) == ConvAlgorithm::im2col);
   // The same rule in a bf16 network (Winograd then runs its GEMMs in fp32).
   CHECK(winograd_rule<conv3x3(64, 128, 32, 32, 1)>(Precision::bf16) == ConvAlgorithm::winograd_f4);
-  CHECK(winograd_rule<conv3x3(64, 64, 15, 15, 1)>(Precision::bf16) == ConvAlgorithm::im2col);
+  CHECK(winograd_rule<conv3x3(64, 64, 15, 15, 1)>(Precision::bf16) == narrow);
+  CHECK(winograd_rule<conv3x3(3, 64, 32, 32, 1)>(Precision::bf16) == ConvAlgorithm::im2col);
   // A batch smaller than one F(4x4) sample group runs im2col (batch-1 latency); a full group F4.
   constexpr ConvGeometry wide = conv3x3(512, 512, 4, 4, 1);
   CHECK(winograd_rule<wide>(Precision::fp32, 1) == ConvAlgorithm::im2col);

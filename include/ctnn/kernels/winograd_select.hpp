@@ -87,19 +87,31 @@ namespace kernels {
 // otherwise. Why the harmonic mean: per transformed value the transforms cost O(Cin + Cout) and the GEMMs
 // O(Cin Cout), so the GEMM's share of the time (which Winograd cuts 4x) grows with it. Measured: it paid
 // on every ResNet-9 conv after the first (64->128 up to 512->512: 1.2-3.2x), and on airbench's 64->256
-// and 256->256 on 7x7 (1.15-1.9x); it did not pay reliably on airbench's 24->64 and 64->64 (0.5-1.4x
-// in different runs) nor on 3x3 planes (most of each 4x4 tile is padding: 0.57-1.0x). The rule is the
+// and 256->256 on 7x7 (1.15-1.9x); it did not pay reliably on that loaded machine on airbench's 24->64 and
+// 64->64 (0.5-1.4x in different runs; but see AVX-512 below) nor on 3x3 planes (most of each 4x4 tile is
+// padding: 0.57-1.0x). The rule is the
 // same in a bf16 network, where the comparison is F(4x4, 3x3) with fp32 GEMMs against im2col with bf16
 // GEMMs: on a Zen 4 (bf16 dot at twice the fp32 FMA rate) the F4 layers it picks ran 1.2-1.8x faster
 // than im2col in bf16, and the ones it leaves ran 1.4x faster in bf16 im2col than in fp32 (docs/winograd.md).
 // A batch of n smaller than one F(4x4) sample group also runs
 // im2col: Winograd computes whole groups (kernels/winograd.hpp), so at batch 1 it would do up to
 // 64 samples' work (the latency case).
+//
+// With AVX-512 the channel-mean threshold is 32, not 80: on two quiet AVX-512 machines (an Intel Xeon,
+// model 207, and a Zen 4) F(4x4, 3x3) beat im2col on airbench's 24->64 (mean 35) and 64->64 (mean 64)
+// in fp32 too (Zen 4, forward + backward at batch 128: 40 against 70 ms and 22 against 40 ms), and
+// the fp32 airbench94 step with F4 on those ran 1.15x faster (bench_train, docs/winograd.md); without
+// AVX-512 (8-lane transforms) that was not measured, so 80 stays.
+#ifdef __AVX512F__
+inline constexpr std::size_t winograd_min_channel_mean = 32;
+#else
+inline constexpr std::size_t winograd_min_channel_mean = 80;
+#endif
 template <ConvGeometry G>
 constexpr ConvAlgorithm winograd_rule([[maybe_unused]] Precision precision,
                                       std::size_t n = static_cast<std::size_t>(-1)) {
   if (!winograd_applies<G>) return ConvAlgorithm::im2col;
-  const bool wide = 2 * G.cin * G.cout >= 80 * (G.cin + G.cout);
+  const bool wide = 2 * G.cin * G.cout >= winograd_min_channel_mean * (G.cin + G.cout);
   const bool full_group = n >= WinogradShape<G, 4>::samples;
   return wide && full_group && G.ho >= 4 && G.wo >= 4 ? ConvAlgorithm::winograd_f4 : ConvAlgorithm::im2col;
 }
