@@ -68,7 +68,7 @@ inline ctnn::Precision resolve_precision(const RunOptions& o, bool speed_preset)
 inline void print_precision(ctnn::Precision p) {
   if (p == ctnn::Precision::bf16)
     std::printf("precision bf16: conv and linear GEMMs on bf16 inputs with fp32 accumulation (%s); fp32 master weights, "
-                "BatchNorm and loss\n",
+                "BatchNorm and loss; Winograd convs in fp32\n",
                 ctnn::bf16_native ? "AVX512_BF16 kernel" : "portable path: built without AVX512_BF16, slower");
   else
     std::printf("precision fp32\n");
