@@ -89,10 +89,10 @@ namespace kernels {
 // on every ResNet-9 conv after the first (64->128 up to 512->512: 1.2-3.2x), and on airbench's 64->256
 // and 256->256 on 7x7 (1.15-1.9x); it did not pay reliably on that loaded machine on airbench's 24->64 and
 // 64->64 (0.5-1.4x in different runs; but see AVX-512 below) nor on 3x3 planes (most of each 4x4 tile is
-// padding: 0.57-1.0x). The rule is the
-// same in a bf16 network, where the comparison is F(4x4, 3x3) with fp32 GEMMs against im2col with bf16
-// GEMMs: on a Zen 4 (bf16 dot at twice the fp32 FMA rate) the F4 layers it picks ran 1.2-1.8x faster
-// than im2col in bf16, and the ones it leaves ran 1.4x faster in bf16 im2col than in fp32 (docs/winograd.md).
+// padding: 0.57-1.0x). The rule is the same in a bf16 network, where the comparison is F(4x4, 3x3)
+// with fp32 GEMMs against im2col with bf16 GEMMs: on a Zen 4 (bf16 dot at twice the fp32 FMA rate)
+// airbench's 64->256 and 256->256 @7 ran 1.2-1.8x faster as F4 than as bf16 im2col, its 24->64 and 64->64
+// about level (1.0-1.2x), its 3x3-plane conv 1.3-1.5x faster as bf16 im2col (docs/winograd.md).
 // A batch of n smaller than one F(4x4) sample group also runs
 // im2col: Winograd computes whole groups (kernels/winograd.hpp), so at batch 1 it would do up to
 // 64 samples' work (the latency case).
