@@ -21,6 +21,9 @@ using namespace ctnn::kernels;
 
 namespace {
 
+struct Inputs {
+  std::vector<double> x, w, dy;
+};
 struct Passes {
   std::vector<double> y, dx, dw;
 };
@@ -39,10 +42,10 @@ void print_error(const char* name, const std::vector<float>& a, const std::vecto
 
 // M = 0: im2col; 2, 4: Winograd F(M x M, 3x3).
 template <ConvGeometry G, std::size_t M>
-void run(Precision p, std::size_t n, const Passes& in, const Passes& ref) {
+void run(Precision p, std::size_t n, const Inputs& in, const Passes& ref) {
   const auto threads = static_cast<std::size_t>(std::max(num_threads(), thread_width()));
   const auto slots = static_cast<std::size_t>(thread_width());
-  const std::vector<float> x(in.y.begin(), in.y.end()), w(in.dw.begin(), in.dw.end()), dy(in.dx.begin(), in.dx.end());
+  const std::vector<float> x(in.x.begin(), in.x.end()), w(in.w.begin(), in.w.end()), dy(in.dy.begin(), in.dy.end());
   const std::vector<float> b(G.cout, 0.0f);
   std::vector<float> y(n * G.out_size()), dx(n * G.in_size()), dw(G.weight_size(), 0.0f), db(G.cout, 0.0f);
   std::vector<ConvThreadPlans<float>> plans(threads);
@@ -74,12 +77,11 @@ void run(Precision p, std::size_t n, const Passes& in, const Passes& ref) {
 template <ConvGeometry G>
 void shape(const char* name, std::size_t n) {
   Rng rng(3);
-  // in: y holds x, dw the weights, dx the output gradient.
-  Passes in{std::vector<double>(n * G.in_size()), std::vector<double>(n * G.out_size()),
-            std::vector<double>(G.weight_size())};
-  for (auto& v : in.y) v = std::max(0.0, rng.normal());
-  for (auto& v : in.dw) v = rng.normal() / std::sqrt(9.0 * static_cast<double>(G.cin));
-  for (auto& v : in.dx) v = rng.normal();
+  Inputs in{std::vector<double>(n * G.in_size()), std::vector<double>(G.weight_size()),
+            std::vector<double>(n * G.out_size())};
+  for (auto& v : in.x) v = std::max(0.0, rng.normal());
+  for (auto& v : in.w) v = rng.normal() / std::sqrt(9.0 * static_cast<double>(G.cin));
+  for (auto& v : in.dy) v = rng.normal();
   const auto threads = static_cast<std::size_t>(std::max(num_threads(), thread_width()));
   const auto slots = static_cast<std::size_t>(thread_width());
   Passes ref{std::vector<double>(n * G.out_size()), std::vector<double>(n * G.in_size()),
@@ -87,8 +89,8 @@ void shape(const char* name, std::size_t n) {
   std::vector<double> bias(G.cout, 0.0), db(G.cout, 0.0);
   AlignedBuffer<double> scratch(threads * conv_scratch_per_thread<G> + 1), partial(slots * (G.weight_size() + G.cout));
   std::vector<ConvThreadPlans<double>> plans(threads);
-  conv2d_forward<G>(in.y.data(), in.dw.data(), bias.data(), ref.y.data(), n, scratch.data(), plans.data());
-  conv2d_backward<G>(in.y.data(), in.dw.data(), in.dx.data(), ref.dx.data(), ref.dw.data(), db.data(), n,
+  conv2d_forward<G>(in.x.data(), in.w.data(), bias.data(), ref.y.data(), n, scratch.data(), plans.data());
+  conv2d_backward<G>(in.x.data(), in.w.data(), in.dy.data(), ref.dx.data(), ref.dw.data(), db.data(), n,
                      scratch.data(), partial.data(), plans.data(), slots);
   std::printf("%s, batch %zu\n", name, n);
   for (Precision p : {Precision::fp32, Precision::bf16}) {

@@ -160,21 +160,15 @@ constexpr Precision winograd_gemm_precision(ConvAlgorithm a, Precision network) 
   return a == ConvAlgorithm::im2col ? network : Precision::fp32;
 }
 
-// Whether `benchmark` times the candidates for a layer of shape G: a Winograd shape, in either precision
-// (in bf16: im2col in bf16 against Winograd in fp32).
-template <ConvGeometry G>
-constexpr bool benchmark_applies([[maybe_unused]] Precision precision) {
-  return winograd_applies<G>;
-}
-
 // What a layer of shape G with its own choice `layer` runs on a batch of n: im2col, winograd_f2 or
-// winograd_f4; or benchmark, when the layer is to look its choice up (or time it) itself
-// (benchmark_applies; where it does not apply, benchmark means the fixed rule).
+// winograd_f4; or benchmark, when the layer is to look its choice up (or time it) itself: on a Winograd
+// shape, in either precision (in bf16 it times im2col in bf16 against Winograd in fp32); elsewhere
+// benchmark means the fixed rule.
 template <ConvGeometry G>
 ConvAlgorithm resolve_conv_algorithm(ConvAlgorithm layer, Precision precision, std::size_t n) {
   ConvAlgorithm a = layer != ConvAlgorithm::automatic ? layer : conv_algorithm();
   if (a == ConvAlgorithm::benchmark) {
-    if (benchmark_applies<G>(precision)) return a;
+    if (winograd_applies<G>) return a;
     a = ConvAlgorithm::automatic;
   }
   if (a == ConvAlgorithm::automatic) a = winograd_rule<G>(precision, n);

@@ -221,9 +221,9 @@ class ConvLayer {
   }
 
   // ConvAlgorithm::benchmark: the stored choice for this shape, batch, mode and precision, else the fastest
-  // of im2col, F2 and F4 on this input (im2col in the network's precision, Winograd in fp32) (the forward, and with grad a backward of the output as dy, into
-  // the process's timing scratch: the layer's gradients are not touched), best of 2 timed runs after a
-  // warm-up.
+  // of im2col (in the network's precision), F2 and F4 (in fp32) on this input: the forward, and with grad a
+  // backward of the output as dy, into the process's timing scratch (the layer's gradients are not
+  // touched), best of 2 timed runs after a warm-up.
   ConvAlgorithm benchmark(Precision precision, std::size_t n, const T* x, bool grad) {
     using Store = kernels::BenchmarkedAlgorithms<geometry>;
     if (auto chosen = Store::find(n, grad, precision)) return *chosen;
