@@ -235,8 +235,8 @@ int run_model(const Options& o, fer_presets::Recipe r) {
 
   ctnn::train::TrainerCallbacks<float> cb;
   cb.on_epoch_end = [](const ctnn::train::EpochEnd& e) {
-    std::printf("%5d %9.2e %10.4f %8.2f%% %10.4f %8.2f%% %8.0f %7.1f %8.1f\n", e.metrics.epoch, e.lr, e.train.loss,
-                100 * e.train.accuracy, e.test.loss, 100 * e.test.accuracy, e.train.images_per_second(),
+    std::printf("%5d %9.2e %10.4f %8.2f%% %s %8.0f %7.1f %8.1f\n", e.metrics.epoch, e.lr, e.train.loss,
+                100 * e.train.accuracy, ctnn::train::test_columns(e.test).c_str(), e.train.images_per_second(),
                 e.metrics.seconds, e.elapsed);
     std::fflush(stdout);
   };

@@ -146,6 +146,7 @@ struct RecipeFlags {
   std::optional<std::string> optimizer, augment, schedule, schedule_unit, nesterov;
   std::optional<int> tta;
   std::string checkpoint_dir, resume_dir;
+  int eval_every = 1;  // TrainerOptions::eval_every; not in the run's identity (the training does not depend on it)
   long long interrupt_after = 0;  // test hook: raise SIGINT after this many training batches
 };
 
@@ -202,6 +203,10 @@ inline void add_recipe_options(CLI::App& app, RecipeFlags& f, const std::vector<
                  help("tta", "Test-time augmentation of the final evaluation: 0 none, 1 mirror, 2 mirror + 1-pixel "
                              "diagonal shifts, 3 ten views (mirror x centre + four 2-pixel diagonal shifts)"))
       ->check(CLI::Range(0, ctnn::train::kMaxTtaLevel));
+  app.add_option("--eval-every", f.eval_every,
+                 "Evaluate on the test set after every N-th epoch and after the last (0: after the last only); default 1")
+      ->type_name("N")
+      ->check(CLI::Range(0, 100000));
   app.add_option("--checkpoint", f.checkpoint_dir,
                  "Write DIR/checkpoint.safetensors after every epoch (and on Ctrl-C, after the current step)")
       ->type_name("DIR");
@@ -223,6 +228,7 @@ ctnn::train::TrainerOptions trainer_options(const RunOptions& o, const RecipeFla
   t.schedule = ctnn::parse_schedule(r.schedule, {.total_steps = per_epoch ? r.epochs : steps_per_epoch * r.epochs,
                                                  .steps_per_epoch = per_epoch ? 1 : steps_per_epoch});
   t.step = {.loss = {.label_smoothing = r.label_smoothing}, .on_non_finite = on_non_finite(o)};
+  t.eval_every = f.eval_every;
   if (!f.checkpoint_dir.empty()) t.checkpoint_dir = f.checkpoint_dir;
   if (!f.resume_dir.empty()) t.resume_dir = f.resume_dir;
   if (f.interrupt_after > 0) t.interrupt_after_batches = f.interrupt_after;

@@ -1,13 +1,17 @@
 // ctnn::train::Trainer (train/trainer.hpp) on a small synthetic data set (no CIFAR needed): an
 // interrupted run resumed from its checkpoint ends on the uninterrupted run's weights bit for bit,
 // with Lookahead and with an EMA, mid-epoch and at an epoch's end; the callbacks see every step
-// and epoch; unset options change nothing; a checkpoint of another run is refused naming the field.
+// and epoch; unset options change nothing; a checkpoint of another run is refused naming the field;
+// eval_every evaluates the epochs it names and changes nothing else, resumed runs included.
 #include <doctest/doctest.h>
 
+#include <bit>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -16,6 +20,7 @@
 #include <ctnn/data/dataloader.hpp>
 #include <ctnn/data/tensor_dataset.hpp>
 #include <ctnn/data/transforms.hpp>
+#include <ctnn/train/sweep.hpp>
 #include <ctnn/train/trainer.hpp>
 
 namespace data = ctnn::data;
@@ -116,6 +121,81 @@ std::vector<std::uint8_t> run(Extra extra, int epochs, long long interrupt_after
   CHECK(!second.first.interrupted());
   CHECK(second.first.history.size() == static_cast<std::size_t>(epochs));
   return second.second;
+}
+
+// A run for the eval_every tests (Lookahead or EMA, the cosine schedule, 3 epochs of 8 batches):
+// what fit() returned, every EpochEnd, and the final weights. With `dir`, the metrics CSV is
+// DIR/metrics.csv and checkpoints go to DIR; `stop_after` > 0 asks for Ctrl-C as that epoch ends;
+// `resume` continues the run checkpointed in DIR.
+struct EvalRun {
+  train::FitResult fit;
+  std::vector<train::EpochEnd> ends;
+  std::vector<std::uint8_t> weights;
+};
+
+EvalRun eval_run(Extra extra, int eval_every, const fs::path& dir = {}, int stop_after = 0, bool resume = false) {
+  data::DataLoader train_loader(train_set(), train_tf(), {.batch_size = 8, .shuffle = true, .seed = 3});
+  data::DataLoader test_loader(test_set(), test_tf(), {.batch_size = 16});
+  Net net(7);
+  SGD opt{net.parameters(), {.lr = 0.05, .momentum = 0.9, .nesterov = true}};
+  auto o = options_for(extra, 3, static_cast<long long>(train_loader.size()));
+  o.eval_every = eval_every;
+  if (!dir.empty()) {
+    o.checkpoint_dir = dir;
+    o.metrics_csv = dir / "metrics.csv";
+  }
+  if (resume) o.resume_dir = dir;
+  EvalRun out;
+  train::TrainerCallbacks<float> cb;
+  cb.on_epoch_end = [&](const train::EpochEnd& e) {
+    out.ends.push_back(e);
+    if (e.metrics.epoch == stop_after) train::request_interrupt();
+  };
+  train::Trainer trainer(net, opt, o, cb);
+  out.fit = trainer.fit(train_loader, test_loader);
+  train::clear_interrupt();
+  out.weights = weight_bytes(net);
+  return out;
+}
+
+// The test samples each EpochEnd saw, in order.
+std::vector<std::size_t> test_samples(const EvalRun& r) {
+  std::vector<std::size_t> n;
+  for (const auto& e : r.ends) n.push_back(e.test.samples);
+  return n;
+}
+
+std::uint64_t bits(double v) { return std::bit_cast<std::uint64_t>(v); }
+
+// Two histories hold the same figures bit for bit (NaN included), the wall times apart.
+void check_same_history(const std::vector<train::EpochMetrics>& a, const std::vector<train::EpochMetrics>& b) {
+  REQUIRE(a.size() == b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    CAPTURE(i);
+    CHECK(a[i].epoch == b[i].epoch);
+    CHECK(bits(a[i].train_loss) == bits(b[i].train_loss));
+    CHECK(bits(a[i].train_accuracy) == bits(b[i].train_accuracy));
+    CHECK(bits(a[i].test_loss) == bits(b[i].test_loss));
+    CHECK(bits(a[i].test_accuracy) == bits(b[i].test_accuracy));
+  }
+}
+
+// The lines of a text file.
+std::vector<std::string> lines_of(const fs::path& p) {
+  std::ifstream in(p);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// The comma-separated fields of a line, empty ones included.
+std::vector<std::string> fields_of(const std::string& line) {
+  std::vector<std::string> out(1);
+  for (char c : line) {
+    if (c == ',') out.emplace_back();
+    else out.back() += c;
+  }
+  return out;
 }
 
 }  // namespace
@@ -292,7 +372,8 @@ TEST_CASE("TrainRecord: every field round-trips exactly, NaN and history include
   r.tally.correct = 12345678901ull;
   r.tally.batches = 4;
   r.total_seconds = 1e-300;
-  r.history = {{1, 2.5, 0.1, 1.0 / 3, 0.7, 12.25, 999.5}, {2, -0.0, 1, 2, 3, 4, 5}};
+  const double nan = std::numeric_limits<double>::quiet_NaN();  // an epoch not evaluated (eval_every)
+  r.history = {{1, 2.5, 0.1, 1.0 / 3, 0.7, 12.25, 999.5}, {2, -0.0, 1, 2, 3, 4, 5}, {3, 1, 0.5, nan, nan, 6, 7}};
   r.lookahead_k = 5;
   r.lookahead_syncs = 17;
   std::map<std::string, std::string> meta;
@@ -310,9 +391,101 @@ TEST_CASE("TrainRecord: every field round-trips exactly, NaN and history include
   CHECK(back.tally.correct == r.tally.correct);
   CHECK(std::isnan(back.tally.last_finite_loss));
   CHECK(back.total_seconds == 1e-300);
-  REQUIRE(back.history.size() == 2);
+  REQUIRE(back.history.size() == 3);
   CHECK(back.history[0].test_loss == 1.0 / 3);
   CHECK(std::signbit(back.history[1].train_loss));
+  CHECK(bits(back.history[2].test_loss) == bits(nan));
+  CHECK(bits(back.history[2].test_accuracy) == bits(nan));
+  CHECK(back.history[2].seconds == 6);
   CHECK(back.lookahead_k == 5);
   CHECK(!back.ema_decay);
+}
+
+TEST_CASE("Trainer: eval_every 2 over 3 epochs evaluates epochs 2 and 3; epoch 1's CSV test fields are empty") {
+  set_num_threads(2);
+  const fs::path dir = fresh_dir("eval_every2");
+  const EvalRun r = eval_run(Extra::lookahead, 2, dir);
+  CHECK(test_samples(r) == std::vector<std::size_t>{0, 30, 30});
+  REQUIRE(r.fit.history.size() == 3);
+  CHECK(std::isnan(r.ends[0].test.loss));
+  CHECK(std::isnan(r.ends[0].test.accuracy));
+  CHECK(std::isnan(r.fit.history[0].test_loss));
+  CHECK(std::isnan(r.fit.history[0].test_accuracy));
+  const auto lines = lines_of(dir / "metrics.csv");
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0] == train::MetricsFile::header);
+  for (int epoch = 1; epoch <= 3; ++epoch) {
+    CAPTURE(epoch);
+    const auto f = fields_of(lines[static_cast<std::size_t>(epoch)]);
+    REQUIRE(f.size() == 7);
+    CHECK(f[0] == std::to_string(epoch));
+    CHECK(!f[1].empty());
+    CHECK(f[3].empty() == (epoch == 1));  // test_loss
+    CHECK(f[4].empty() == (epoch == 1));  // test_acc
+    CHECK(!f[6].empty());
+  }
+  // A sweep reads the file back, and ranks the epochs evaluated only.
+  const auto rows = train::read_metrics_csv(dir / "metrics.csv");
+  REQUIRE(rows.size() == 3);
+  CHECK(std::isnan(rows[0].test_accuracy));
+  CHECK(rows[2].test_accuracy == doctest::Approx(r.fit.history[2].test_accuracy));
+  const std::string md = train::write_sweep_summary(dir, "lr", {{dir / "metrics.csv", "lr=0.05"}});
+  CHECK(md.find("nan") == std::string::npos);
+  CHECK(md.find("| 0.05 |") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("Trainer: eval_every 0 evaluates after the last epoch only; 1 after every epoch") {
+  set_num_threads(2);
+  CHECK(test_samples(eval_run(Extra::ema, 0)) == std::vector<std::size_t>{0, 0, 30});
+  CHECK(test_samples(eval_run(Extra::ema, 1)) == std::vector<std::size_t>{30, 30, 30});
+  CHECK(test_samples(eval_run(Extra::ema, 5)) == std::vector<std::size_t>{0, 0, 30});
+}
+
+TEST_CASE("Trainer: a negative eval_every is refused, naming the option and the value") {
+  CHECK_THROWS_WITH_AS(eval_run(Extra::lookahead, -1), doctest::Contains("eval_every must be 0"),
+                       std::invalid_argument);
+  CHECK_THROWS_WITH_AS(eval_run(Extra::lookahead, -3), doctest::Contains("not -3."), std::invalid_argument);
+}
+
+TEST_CASE("Trainer: eval_every changes no training figure, final test result or weight") {
+  set_num_threads(2);
+  for (const Extra extra : {Extra::lookahead, Extra::ema}) {
+    const char* name = extra == Extra::lookahead ? "lookahead" : "ema";
+    CAPTURE(name);
+    const EvalRun every = eval_run(extra, 1);
+    for (const int eval_every : {2, 0}) {
+      CAPTURE(eval_every);
+      const EvalRun sparse = eval_run(extra, eval_every);
+      REQUIRE(sparse.fit.history.size() == 3);
+      for (std::size_t e = 0; e < 3; ++e) {
+        CAPTURE(e);
+        CHECK(bits(sparse.fit.history[e].train_loss) == bits(every.fit.history[e].train_loss));
+        CHECK(bits(sparse.fit.history[e].train_accuracy) == bits(every.fit.history[e].train_accuracy));
+      }
+      CHECK(bits(sparse.fit.history[2].test_loss) == bits(every.fit.history[2].test_loss));
+      CHECK(bits(sparse.fit.history[2].test_accuracy) == bits(every.fit.history[2].test_accuracy));
+      CHECK(sparse.weights == every.weights);
+    }
+  }
+}
+
+TEST_CASE("Trainer: with eval_every 2, a run resumed after epoch 1 has the uninterrupted run's history") {
+  set_num_threads(2);
+  const EvalRun whole = eval_run(Extra::lookahead, 2);
+  const fs::path dir = fresh_dir("eval_every_resume");
+  const EvalRun first = eval_run(Extra::lookahead, 2, dir, 1);
+  CHECK(first.fit.interrupted());
+  CHECK(first.fit.history.size() == 1);
+  const EvalRun second = eval_run(Extra::lookahead, 2, dir, 0, true);
+  CHECK(!second.fit.interrupted());
+  CHECK(second.fit.first_epoch == 2);
+  CHECK(test_samples(second) == std::vector<std::size_t>{30, 30});
+  check_same_history(second.fit.history, whole.fit.history);  // epoch 1's NaN came through the checkpoint
+  CHECK(second.weights == whole.weights);
+  const auto lines = lines_of(dir / "metrics.csv");
+  REQUIRE(lines.size() == 4);
+  CHECK(fields_of(lines[1])[3].empty());
+  CHECK(!fields_of(lines[2])[3].empty());
+  fs::remove_all(dir);
 }

@@ -1,7 +1,9 @@
 #pragma once
 // Per-epoch metrics as CSV. The whole file is rewritten through a temporary file and renamed
 // after every epoch, so an interrupted run keeps every finished epoch and never leaves a
-// half-written file.
+// half-written file. A NaN (the test figures of an epoch not evaluated, TrainerOptions::eval_every)
+// is written as an empty field, which gnuplot with `set datafile separator ","` takes as missing.
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -19,7 +21,7 @@ namespace ctnn::train {
 struct EpochMetrics {
   int epoch = 0;
   double train_loss = 0, train_accuracy = 0;
-  double test_loss = 0, test_accuracy = 0;
+  double test_loss = 0, test_accuracy = 0;  // NaN for an epoch that was not evaluated
   double seconds = 0;            // training + evaluation wall time of the epoch
   double images_per_second = 0;  // training throughput
 };
@@ -42,12 +44,22 @@ class MetricsFile {
   static constexpr const char* header = "epoch,train_loss,train_acc,test_loss,test_acc,seconds,images_per_second";
 
  private:
+  // A comma and the number with `digits` significant digits; nothing after the comma for NaN.
+  static void field(std::ostringstream& s, double v, int digits) {
+    s << ',';
+    if (!std::isnan(v)) s << std::setprecision(digits) << v;
+  }
+
   void write() const {
     std::ostringstream s;
-    s << header << "\n" << std::setprecision(6);
-    for (const auto& m : rows_)
-      s << m.epoch << "," << m.train_loss << "," << m.train_accuracy << "," << m.test_loss << "," << m.test_accuracy
-        << "," << std::setprecision(4) << m.seconds << "," << std::setprecision(6) << m.images_per_second << "\n";
+    s << header << "\n";
+    for (const auto& m : rows_) {
+      s << m.epoch;
+      for (double v : {m.train_loss, m.train_accuracy, m.test_loss, m.test_accuracy}) field(s, v, 6);
+      field(s, m.seconds, 4);
+      field(s, m.images_per_second, 6);
+      s << "\n";
+    }
     write_file_atomically(path_, s.str());
   }
 

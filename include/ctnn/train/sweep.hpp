@@ -4,10 +4,12 @@
 // rejects is an error that quotes the spec and says what was expected.
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <limits>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -96,8 +98,8 @@ inline SweepValueCheck check_one_of(std::vector<std::string> allowed) {
   };
 }
 
-// The rows of a metrics file MetricsFile wrote; none if it is absent or not one (a sweep then
-// runs that setting again).
+// The rows of a metrics file MetricsFile wrote, an empty field as NaN (an epoch not evaluated);
+// none if it is absent or not one (a sweep then runs that setting again).
 inline std::vector<EpochMetrics> read_metrics_csv(const std::filesystem::path& path) {
   std::vector<EpochMetrics> rows;
   std::ifstream in(path);
@@ -115,6 +117,11 @@ inline std::vector<EpochMetrics> read_metrics_csv(const std::filesystem::path& p
         ok = false;
         break;
       }
+      if (r.ptr + 1 == end || r.ptr[1] == ',') {
+        *f = std::numeric_limits<double>::quiet_NaN();
+        ++r.ptr;
+        continue;
+      }
       r = std::from_chars(r.ptr + 1, end, *f);
       ok = r.ec == std::errc();
     }
@@ -124,9 +131,10 @@ inline std::vector<EpochMetrics> read_metrics_csv(const std::filesystem::path& p
   return rows;
 }
 
-// A sweep's summary of its runs (metrics file, label "KEY=VALUE"): per setting the best and
-// final test accuracy, the epoch of the best, the final losses and the wall time, written as
-// DIR/summary.csv and DIR/summary.md (atomically); returns the Markdown table.
+// A sweep's summary of its runs (metrics file, label "KEY=VALUE"): per setting the best (of the
+// epochs evaluated) and final test accuracy, the epoch of the best, the final losses and the
+// wall time, written as DIR/summary.csv and DIR/summary.md (atomically); returns the Markdown
+// table.
 inline std::string write_sweep_summary(const std::filesystem::path& dir, const std::string& key,
                                        const std::vector<std::pair<std::filesystem::path, std::string>>& runs) {
   std::string csv = "setting,best_test_acc,final_test_acc,best_epoch,final_train_loss,final_test_loss,seconds\n";
@@ -135,8 +143,10 @@ inline std::string write_sweep_summary(const std::filesystem::path& dir, const s
   for (const auto& [file, label] : runs) {
     const auto rows = read_metrics_csv(file);
     if (rows.empty()) continue;
-    const auto best = std::max_element(rows.begin(), rows.end(),
-                                       [](const auto& a, const auto& b) { return a.test_accuracy < b.test_accuracy; });
+    // An epoch not evaluated (NaN) ranks below every evaluated one.
+    const auto best = std::max_element(rows.begin(), rows.end(), [](const auto& a, const auto& b) {
+      return !std::isnan(b.test_accuracy) && (std::isnan(a.test_accuracy) || a.test_accuracy < b.test_accuracy);
+    });
     double seconds = 0;
     for (const auto& r : rows) seconds += r.seconds;
     const std::string value = label.substr(key.size() + 1);

@@ -1,9 +1,9 @@
 #pragma once
 // ctnn::train::Trainer: the whole training run for any network, data loaders, optimizer and
 // schedule, as Keras' model.fit or a Lightning Trainer: epochs, the lr schedule per step or per
-// epoch, optional Lookahead and weight EMA, the progress line, per-epoch evaluation, metrics CSV,
-// a checkpoint every epoch and on Ctrl-C, exact resume, a final test-time-augmented evaluation,
-// the saved model, and callbacks for what a program adds.
+// epoch, optional Lookahead and weight EMA, the progress line, per-epoch evaluation (or every
+// eval_every epochs), metrics CSV, a checkpoint every epoch and on Ctrl-C, exact resume, a final
+// test-time-augmented evaluation, the saved model, and callbacks for what a program adds.
 //
 //   ctnn::Adam opt{net.parameters(), {.lr = 1e-3}};
 //   ctnn::train::Trainer trainer(net, opt, {.epochs = 5, .checkpoint_dir = "ck"});
@@ -33,6 +33,7 @@
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -71,6 +72,15 @@ inline bool interrupt_requested() { return detail::g_interrupt != 0; }
 inline void request_interrupt() { detail::g_interrupt = 1; }
 inline void clear_interrupt() { detail::g_interrupt = 0; }
 
+// The test_loss and test_acc columns of an epoch table (10 and 9 characters wide), "-" in both
+// for an epoch that was not evaluated (samples == 0, TrainerOptions::eval_every).
+inline std::string test_columns(const PassResult& test) {
+  char buf[64];
+  if (test.samples == 0) std::snprintf(buf, sizeof buf, "%10s %9s", "-", "-");
+  else std::snprintf(buf, sizeof buf, "%10.4f %8.2f%%", test.loss, 100 * test.accuracy);
+  return buf;
+}
+
 // Any optimizer as its base and its step (the one call that differs between optimizers).
 template <class T>
 struct AnyOptimizer {
@@ -101,12 +111,16 @@ class Trainer {
   }
   const TrainerOptions& options() const { return o_; }
 
-  // Trains from the start or from resume_dir's checkpoint to `epochs`. Throws DivergedError (a
-  // non-finite loss; no checkpoint is written after it), io::Error (a checkpoint that does not
-  // match this run, naming what differs) and what the loaders throw.
+  // Trains from the start or from resume_dir's checkpoint to `epochs`. Throws
+  // std::invalid_argument (a negative eval_every, a training loader without batches),
+  // DivergedError (a non-finite loss; no checkpoint is written after it), io::Error (a checkpoint
+  // that does not match this run, naming what differs) and what the loaders throw.
   template <class TrainLoader, class TestLoader>
   FitResult fit(TrainLoader& train_loader, TestLoader& test_loader) {
     const auto fit_start = std::chrono::steady_clock::now();
+    if (o_.eval_every < 0)
+      throw std::invalid_argument("Trainer::fit: eval_every must be 0 (evaluate after the last epoch only) or more, "
+                                  "not " + std::to_string(o_.eval_every) + ".");
     steps_per_epoch_ = static_cast<long long>(train_loader.size());
     if (steps_per_epoch_ == 0) throw std::invalid_argument("Trainer::fit: the training loader has no batch");
     total_steps_ = steps_per_epoch_ * o_.epochs;
@@ -167,7 +181,7 @@ class Trainer {
       }
       rec.train_seconds += tally.seconds;
       if (lookahead_ && epoch == o_.epochs) lookahead_->finish();  // the network ends on the slow weights
-      const PassResult te = evaluate_now(test_loader);
+      const PassResult te = evaluated(epoch) ? evaluate_now(test_loader) : not_evaluated();
       const auto now = std::chrono::steady_clock::now();
       const double seconds = seconds_before + std::chrono::duration<double>(now - t0).count();
       rec.total_seconds += seconds;
@@ -175,8 +189,8 @@ class Trainer {
       const double img_s = tr.images_per_second();
       rec.history.push_back({epoch, tr.loss, tr.accuracy, te.loss, te.accuracy, seconds, img_s});
       if (print_epochs()) {
-        std::printf("%5d %10.4f %8.2f%% %10.4f %8.2f%% %8.1f %8.0f\n", epoch, tr.loss, 100 * tr.accuracy, te.loss,
-                    100 * te.accuracy, seconds, img_s);
+        std::printf("%5d %10.4f %8.2f%% %s %8.1f %8.0f\n", epoch, tr.loss, 100 * tr.accuracy, test_columns(te).c_str(),
+                    seconds, img_s);
         std::fflush(stdout);
       }
       if (metrics) metrics->append(rec.history.back());
@@ -186,7 +200,7 @@ class Trainer {
       tally.start_epoch();
       if (o_.checkpoint_dir) write_checkpoint(rec, epoch);
       if (interrupt_agreed()) {
-        // Ctrl-C during the evaluation: the epoch's checkpoint is written
+        // Ctrl-C since the epoch's last batch (during the evaluation, if any): the epoch's checkpoint is written
         if (o_.checkpoint_dir && root())
           std::printf("interrupted: checkpoint written to %s after epoch %d; continue with --resume %s\n",
                       checkpoint_file().string().c_str(), epoch, o_.checkpoint_dir->string().c_str());
@@ -292,6 +306,18 @@ class Trainer {
       info.steps_done = opt_.steps();
       cb_.on_step(info);
     }
+  }
+
+  // Whether epoch `epoch` (1-based) ends with the test evaluation: by its number alone, so that a
+  // resumed run evaluates the same epochs.
+  bool evaluated(int epoch) const {
+    return epoch == o_.epochs || (o_.eval_every > 0 && epoch % o_.eval_every == 0);
+  }
+
+  // The test figures of an epoch that is not evaluated: NaN loss and accuracy, no samples.
+  static PassResult not_evaluated() {
+    constexpr double nan = std::numeric_limits<double>::quiet_NaN();
+    return {.loss = nan, .accuracy = nan, .samples = 0, .seconds = 0};
   }
 
   template <class Loader>

@@ -49,6 +49,13 @@ struct TrainerOptions {
   std::optional<EmaOptions> ema;
   TrainOptions step{};  // the loss (label smoothing) and what a non-finite loss does
 
+  // The per-epoch test evaluation runs after every eval_every-th epoch (epochs eval_every,
+  // 2 eval_every, ...) and always after the last; 0 means after the last epoch only. It depends
+  // on the epoch number alone, so a resumed run evaluates the same epochs. An epoch left out has
+  // NaN test figures in the history and an empty field in the metrics CSV; the training does not
+  // change. Negative values are refused by fit().
+  int eval_every = 1;
+
   // Checkpoints: DIR/checkpoint.safetensors after every epoch and, with handle_sigint, on Ctrl-C
   // at the next batch boundary (fit() then returns Outcome::interrupted). resume_dir continues
   // the run checkpointed there (and keeps checkpointing there unless checkpoint_dir says otherwise).
@@ -84,7 +91,7 @@ struct StepInfo {
 
 struct EpochEnd {
   EpochMetrics metrics;  // the row the metrics file gets
-  PassResult train, test;
+  PassResult train, test;  // test.samples == 0: not evaluated this epoch (loss and accuracy NaN)
   double lr = 0;          // group 0's lr at the epoch's last step
   double elapsed = 0;     // seconds since fit() started (this process)
 };
