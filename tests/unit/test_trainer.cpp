@@ -294,6 +294,28 @@ TEST_CASE("Trainer: unset options change nothing; set ones take effect") {
   CHECK(tta->samples == 30);
 }
 
+TEST_CASE("Trainer: the last epoch's test figures and the final TTA come from one pass, equal to separate passes") {
+  for (const int level : {1, 2, 3}) {
+    CAPTURE(level);
+    data::DataLoader train_loader(train_set(), train_tf(), {.batch_size = 8, .shuffle = true, .seed = 3});
+    data::DataLoader test_loader(test_set(), test_tf(), {.batch_size = 16});
+    Net net(7);
+    SGD opt{net.parameters(), {.lr = 0.05, .momentum = 0.9}};
+    train::TrainerOptions o = quiet(2);
+    o.tta_level = level;
+    train::Trainer trainer(net, opt, o);
+    const auto r = trainer.fit(train_loader, test_loader);
+    REQUIRE(r.tta);
+    const auto plain = train::evaluate(net, test_loader);
+    const auto tta = train::evaluate_tta(net, test_loader, train::tta_options(level));
+    CHECK(r.history.back().test_loss == plain.loss);
+    CHECK(r.history.back().test_accuracy == plain.accuracy);
+    CHECK(r.tta->loss == tta.loss);
+    CHECK(r.tta->accuracy == tta.accuracy);
+    CHECK(r.tta->samples == 30);
+  }
+}
+
 TEST_CASE("Trainer: a checkpoint of another run is refused, naming what differs, and left as it was") {
   set_num_threads(2);
   const fs::path dir = fresh_dir("mismatch");

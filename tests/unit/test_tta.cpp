@@ -203,6 +203,27 @@ TEST_CASE("tta: translate weights the untranslated pair 1/2 and each shifted pai
   CHECK(r.loss != train::evaluate_tta(net, loader).loss);
 }
 
+TEST_CASE("tta: evaluate_tta_and_plain gives evaluate's and evaluate_tta's figures from one pass, bit for bit") {
+  const auto set = random_set(37, 6);  // a last partial batch too
+  data::DataLoader loader(set, kNormalize, {.batch_size = 8});
+  ConvNet net(9);
+  for (int level = 1; level <= train::kMaxTtaLevel; ++level) {
+    CAPTURE(level);
+    const auto both = train::evaluate_tta_and_plain(net, loader, train::tta_options(level));
+    const auto plain = train::evaluate(net, loader);
+    const auto tta = train::evaluate_tta(net, loader, train::tta_options(level));
+    CHECK(both.plain.samples == 37);
+    CHECK(both.tta.samples == 37);
+    CHECK(both.plain.loss == plain.loss);
+    CHECK(both.plain.accuracy == plain.accuracy);
+    CHECK(both.tta.loss == tta.loss);
+    CHECK(both.tta.accuracy == tta.accuracy);
+    CHECK(both.plain.loss != both.tta.loss);  // two different sets of logits were scored
+    CHECK(both.plain.seconds == both.tta.seconds);
+    CHECK(net.mode() == ctnn::Mode::eval);
+  }
+}
+
 TEST_CASE("tta: corners averages the mirrored pairs of the image and its four diagonal shifts, 1/5 each") {
   const auto set = random_set(6, 4);
   data::DataLoader loader(set, kNormalize, {.batch_size = 6});

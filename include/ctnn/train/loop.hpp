@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "ctnn/core/parameter.hpp"
@@ -309,8 +310,11 @@ PassResult train_epoch(Net& net, Optimizer& optimizer, Loader& loader, std::uint
 // Mean loss and accuracy of logits(images) over one pass of the loader, in eval mode
 // (BatchNorm uses running statistics, Dropout is off) and without gradients (NoGrad: the
 // inference plan). Leaves the network in eval mode. evaluate() and evaluate_tta() differ only in `logits`.
-template <class Net, class Loader, class Logits>
-PassResult evaluate_logits(Net& net, Loader& loader, Logits&& logits, std::uint64_t epoch = 0) {
+// after_batch(batch) runs after each batch's loss (evaluate_tta_and_plain scores a second set of
+// logits there).
+template <class Net, class Loader, class Logits, class AfterBatch>
+PassResult evaluate_logits_each(Net& net, Loader& loader, Logits&& logits, AfterBatch&& after_batch,
+                                std::uint64_t epoch = 0) {
   CrossEntropyLoss<typename Net::out_shape, typename Net::scalar> loss;
   PassResult r;
   double loss_sum = 0;
@@ -324,11 +328,17 @@ PassResult evaluate_logits(Net& net, Loader& loader, Logits&& logits, std::uint6
     loss_sum += loss.value() * static_cast<double>(batch.size());
     correct += loss.correct();
     r.samples += batch.size();
+    after_batch(batch);
   }
   r.loss = r.samples ? loss_sum / static_cast<double>(r.samples) : 0;
   r.accuracy = r.samples ? static_cast<double>(correct) / static_cast<double>(r.samples) : 0;
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return r;
+}
+
+template <class Net, class Loader, class Logits>
+PassResult evaluate_logits(Net& net, Loader& loader, Logits&& logits, std::uint64_t epoch = 0) {
+  return evaluate_logits_each(net, loader, std::forward<Logits>(logits), [](const auto&) {}, epoch);
 }
 
 template <class Net, class Loader>

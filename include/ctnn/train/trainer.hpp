@@ -127,6 +127,7 @@ class Trainer {
     if (o_.lookahead) lookahead_.emplace(net_.parameters(), o_.lookahead->k, net_.buffers());
     if (o_.ema) ema_.emplace(net_.parameters(), o_.ema->decay, net_.buffers());
 
+    shared_tta_.reset();
     FitResult result;
     TrainRecord rec;
     if (o_.resume_dir) rec = resume();
@@ -181,7 +182,9 @@ class Trainer {
       }
       rec.train_seconds += tally.seconds;
       if (lookahead_ && epoch == o_.epochs) lookahead_->finish();  // the network ends on the slow weights
-      const PassResult te = evaluated(epoch) ? evaluate_now(test_loader) : not_evaluated();
+      const PassResult te = !evaluated(epoch)        ? not_evaluated()
+                            : tta_shares_pass(epoch) ? evaluate_with_tta(test_loader)
+                                                     : evaluate_now(test_loader);
       const auto now = std::chrono::steady_clock::now();
       const double seconds = seconds_before + std::chrono::duration<double>(now - t0).count();
       rec.total_seconds += seconds;
@@ -330,18 +333,34 @@ class Trainer {
   }
   PassResult global(const PassResult& mine) const { return o_.strategy ? combine(*o_.strategy, mine) : mine; }
 
+  // Whether the last epoch's evaluation and the final test-time augmentation run as one pass:
+  // the augmented views include the image itself, and the weights are the same for both unless
+  // an EMA average is evaluated or copied in between.
+  bool tta_shares_pass(int epoch) const { return epoch == o_.epochs && o_.tta_level.value_or(0) > 0 && !ema_; }
+
+  // The last epoch's test figures, from the pass that also gives the final augmented figures.
+  template <class Loader>
+  PassResult evaluate_with_tta(Loader& loader) {
+    const TtaAndPlain both = evaluate_tta_and_plain(net_, loader, tta_options(*o_.tta_level));
+    shared_tta_ = global(both.tta);
+    return global(both.plain);
+  }
+
   template <class Loader>
   void final_tta(FitResult& result, TrainRecord& rec, Loader& loader) {
     const int level = *o_.tta_level;
-    const PassResult t = global(evaluate_tta(net_, loader, tta_options(level)));
+    const bool shared = shared_tta_.has_value();
+    const PassResult t = shared ? *shared_tta_ : global(evaluate_tta(net_, loader, tta_options(level)));
+    shared_tta_.reset();
     result.tta = t;
     if (!root()) return;
-    std::printf("final test accuracy with test-time augmentation (level %d: %s): %.2f%% (loss %.4f, %.1f s)\n", level,
-                tta_level_name(level), 100 * t.accuracy, t.loss, t.seconds);
+    std::printf("final test accuracy with test-time augmentation (level %d: %s): %.2f%% (loss %.4f, %.1f s%s)\n", level,
+                tta_level_name(level), 100 * t.accuracy, t.loss, t.seconds,
+                shared ? ", the same pass as the last epoch's test figures" : "");
     if (!o_.metrics_csv) return;
     char line[256];
     std::snprintf(line, sizeof line, "tta_level,test_loss,test_accuracy,train_seconds,total_seconds\n%d,%.6f,%.6f,%.3f,%.3f\n",
-                  level, t.loss, t.accuracy, rec.train_seconds, rec.total_seconds + t.seconds);
+                  level, t.loss, t.accuracy, rec.train_seconds, rec.total_seconds + (shared ? 0 : t.seconds));
     const auto final_file = std::filesystem::path(*o_.metrics_csv).replace_extension(".final.csv");
     write_file_atomically(final_file, line);
     std::printf("final figures written to %s\n", final_file.string().c_str());
@@ -478,6 +497,7 @@ class Trainer {
   TrainerCallbacks<T> cb_;
   std::optional<Lookahead<T>> lookahead_;
   std::optional<WeightEMA<T>> ema_;
+  std::optional<PassResult> shared_tta_;  // the final augmented figures, when the last evaluation gave them
   long long steps_per_epoch_ = 0, total_steps_ = 0;
 };
 

@@ -88,6 +88,12 @@ class TestTimeAugmentation {
 
   const TtaOptions& options() const noexcept { return opt_; }
 
+  // With keep_plain(true), each logits() call also keeps a copy of the logits of the image itself
+  // (the first view, unflipped and unshifted: what evaluate() scores) in plain_logits(), so that
+  // one pass gives the plain and the augmented figures (evaluate_tta_and_plain).
+  void keep_plain(bool on) { keep_plain_ = on; }
+  TensorView<out_shape, const T> plain_logits() const { return plain_; }
+
   // The weighted mean of net's logits over the views of x: [N, out_shape]. Runs forward in the
   // network's current mode (evaluate_tta sets eval). Valid until the next call.
   TensorView<out_shape, const T> logits(Net& net, TensorView<in_shape, const T> x) {
@@ -134,6 +140,10 @@ class TestTimeAugmentation {
     add(net.forward(mirrored_), weight / 2);
   }
   void add(TensorView<out_shape, const T> y, T weight) {
+    if (first_ && keep_plain_) {
+      plain_.resize(y.batch());
+      std::memcpy(plain_.data(), y.data(), y.size() * sizeof(T));
+    }
     if (first_) kernels::scale_into(y.data(), weight, sum_.data(), y.size());
     else kernels::add_scaled(y.data(), weight, sum_.data(), y.size());
     first_ = false;
@@ -143,7 +153,9 @@ class TestTimeAugmentation {
   Tensor<in_shape, T> mirrored_;
   Tensor<in_shape, T> shifted_;
   Tensor<out_shape, T> sum_;
+  Tensor<out_shape, T> plain_;
   bool first_ = true;
+  bool keep_plain_ = false;
 };
 
 // train::evaluate on the test-time-augmented logits: eval mode, no gradients, mean loss and
@@ -159,6 +171,38 @@ template <class Net, class Loader>
 PassResult evaluate_tta(Net& net, Loader& loader, const TtaOptions& options = {}, std::uint64_t epoch = 0) {
   TestTimeAugmentation<Net> tta(options);
   return evaluate_tta(net, loader, tta, epoch);
+}
+
+// Both figures of one pass: the test-time augmented logits and those of the image alone, which
+// are the first view's (so `plain` has the bits evaluate() gives, without its extra forward pass).
+// Both carry the pass's seconds.
+struct TtaAndPlain {
+  PassResult tta;
+  PassResult plain;
+};
+
+template <class Net, class Loader>
+TtaAndPlain evaluate_tta_and_plain(Net& net, Loader& loader, const TtaOptions& options = {}, std::uint64_t epoch = 0) {
+  static_assert(std::is_same_v<typename Loader::shape, typename Net::in_shape>,
+                "ctnn::train::evaluate_tta_and_plain: the loader's sample shape differs from the network's Input");
+  TestTimeAugmentation<Net> tta(options);
+  tta.keep_plain(true);
+  CrossEntropyLoss<typename Net::out_shape, typename Net::scalar> loss;
+  double loss_sum = 0;
+  std::size_t correct = 0;
+  TtaAndPlain r;
+  r.tta = evaluate_logits_each(
+      net, loader, [&](const auto& images) { return tta.logits(net, images); },
+      [&](const auto& batch) {
+        loss(tta.plain_logits(), batch.labels);
+        loss_sum += loss.value() * static_cast<double>(batch.size());
+        correct += loss.correct();
+      },
+      epoch);
+  r.plain = r.tta;
+  r.plain.loss = r.tta.samples ? loss_sum / static_cast<double>(r.tta.samples) : 0;
+  r.plain.accuracy = r.tta.samples ? static_cast<double>(correct) / static_cast<double>(r.tta.samples) : 0;
+  return r;
 }
 
 }  // namespace ctnn::train
