@@ -273,12 +273,19 @@ int run_model(const Options& o, const presets::Recipe& r) {
     if (frozen_later)
       cb.before_step = [&, g = *frozen_later](const ctnn::train::StepInfo<float>& s) {
         auto& group = s.optimizer.param_groups()[g];
+        bool frozen = false;
         if (r.whiten_bias_linear) {
           const double steps = static_cast<double>(r.whiten_bias_epochs) * static_cast<double>(s.batches);
           group.lr = group.base_lr * std::max(0.0, 1.0 - static_cast<double>(s.steps_done) / steps);
+          frozen = static_cast<double>(s.steps_done) >= steps;
         } else if (s.epoch > r.whiten_bias_epochs) {
           group.lr = 0;
+          frozen = true;
         }
+        // Once the whitening layer stops training (its weight never trains), the backward stops at
+        // the first layer after it with parameters, as PyTorch's does with requires_grad off: the
+        // same weights, without the input gradient of that layer and the backward of those before.
+        net.set_frozen_prefix(frozen ? Net::next_layer_with_parameters(0) : 0);
       };
 #if CTNN_EXAMPLES_MPI
     std::optional<ctnn::mpi::DdpStrategy<Net>> ddp;  // broadcasts process 0's weights

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <stdexcept>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -199,11 +200,22 @@ class Chain {
     if constexpr (depth > 1)
       for (auto& g : grad_ping_pong_)
         if (g.size() < max_size) g.resize(max_size);
+    stop_ = dx ? 0 : frozen_prefix_;
+    if (stop_ >= depth) return;  // every layer frozen
     backward_from<depth - 1>(dy, 0, dx, ctx);
   }
 
   // Only a network's own chain (Step 1) calls it; blocks report as one layer of it.
   void set_gradient_hook(GradientHook hook) { hook_ = hook; }
+  // Layers [0, layers) get no backward, unless the input gradient is asked for
+  // (Sequential::set_frozen_prefix).
+  void set_frozen_prefix(std::size_t layers) {
+    if (layers > depth)
+      throw std::invalid_argument("ctnn::Sequential::set_frozen_prefix: " + std::to_string(layers) +
+                                  " layers, but the network has " + std::to_string(depth));
+    frozen_prefix_ = layers;
+  }
+  std::size_t frozen_prefix() const { return frozen_prefix_; }
 
   template <std::size_t I>
   layer_type<I>& layer() { return std::get<I>(layers_); }
@@ -298,9 +310,11 @@ class Chain {
   template <std::size_t I>
   void backward_from(const T* dy, int free, T* dx_out, Context& ctx) {
     constexpr std::size_t first = fused_into_previous<I>() ? I - 1 : I;  // the layer whose input we reach
+    // The last unit the backward runs: no layer below it needs a gradient (frozen prefix).
+    const bool last = first <= stop_;
     T* dx = nullptr;
     if constexpr (first == 0) dx = dx_out;
-    else dx = grad_ping_pong_[free].data();
+    else dx = last ? nullptr : grad_ping_pong_[free].data();
     if constexpr (fused_into_previous<I>()) {
       std::get<first>(layers_).backward_relu(layer_input<first>(), activations_[I].data(), dy, dx, n_);
     } else {
@@ -308,7 +322,8 @@ class Chain {
     }
     if constexpr (Step == 1 && param_offsets[I + 1] > param_offsets[first])
       if (hook_.ready) hook_.ready(hook_.self, param_offsets[first], param_offsets[I + 1]);
-    if constexpr (first > 0) backward_from<first - 1>(dx, 1 - free, dx_out, ctx);
+    if constexpr (first > 0)
+      if (!last) backward_from<first - 1>(dx, 1 - free, dx_out, ctx);
   }
 
   layers_type layers_;
@@ -316,6 +331,8 @@ class Chain {
   std::array<AlignedBuffer<T>, 2> grad_ping_pong_;
   const T* input_ = nullptr;
   std::size_t n_ = 0;
+  std::size_t frozen_prefix_ = 0;  // set_frozen_prefix
+  std::size_t stop_ = 0;           // this backward's: frozen_prefix_, or 0 when dx is wanted
   GradientHook hook_{};
 };
 

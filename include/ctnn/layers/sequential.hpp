@@ -107,6 +107,21 @@ class BasicSequential {
   void set_batchnorm_sync(BatchNormSync* sync) { ctx_.batchnorm_sync = sync; }
   // Called during backward() as each layer's parameter gradients become final (layers/chain.hpp).
   void set_gradient_hook(GradientHook hook) { body_.set_gradient_hook(hook); }
+  // Freezes the first `layers` layers for the backward, as `requires_grad_(False)` on all their
+  // parameters does in PyTorch when the input needs no gradient: backward() stops at layer
+  // `layers`, which gets no input gradient, so the frozen layers' parameter gradients are not
+  // computed (they keep their values: zero after zero_grad()). The forward is unchanged. A
+  // backward that asks for the input gradient goes through every layer regardless. 0 (the
+  // default) freezes nothing; more than depth is std::invalid_argument.
+  void set_frozen_prefix(std::size_t layers) { body_.set_frozen_prefix(layers); }
+  std::size_t frozen_prefix() const { return body_.frozen_prefix(); }
+  // The index of the first layer after layer `after` that has parameters (depth if none): the
+  // prefix to freeze when the parameters of layers [0, after] stop training.
+  static constexpr std::size_t next_layer_with_parameters(std::size_t after) {
+    for (std::size_t i = after + 1; i < depth; ++i)
+      if (param_offsets[i + 1] > param_offsets[i]) return i;
+    return depth;
+  }
 
   // x: [N, in_shape]. The input must stay alive and unchanged until backward() has run.
   TensorView<out_shape, const T> forward(TensorView<in_shape, const T> x) {
