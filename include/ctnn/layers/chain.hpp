@@ -200,9 +200,9 @@ class Chain {
     if constexpr (depth > 1)
       for (auto& g : grad_ping_pong_)
         if (g.size() < max_size) g.resize(max_size);
-    stop_ = dx ? 0 : frozen_prefix_;
-    if (stop_ >= depth) return;  // every layer frozen
-    backward_from<depth - 1>(dy, 0, dx, ctx);
+    const std::size_t stop = dx ? 0 : frozen_prefix_;  // the input gradient needs every layer
+    if (stop >= depth) return;                          // every layer frozen
+    backward_from<depth - 1>(dy, 0, dx, stop, ctx);
   }
 
   // Only a network's own chain (Step 1) calls it; blocks report as one layer of it.
@@ -306,12 +306,13 @@ class Chain {
   }
 
   // dy: gradient at layer I's output; the input gradient goes to ping-pong slot `free`, the
-  // slot that does not hold dy, or to dx_out at the first layer.
+  // slot that does not hold dy, or to dx_out at the first layer. Layers below `stop` get no
+  // backward (the frozen prefix).
   template <std::size_t I>
-  void backward_from(const T* dy, int free, T* dx_out, Context& ctx) {
+  void backward_from(const T* dy, int free, T* dx_out, std::size_t stop, Context& ctx) {
     constexpr std::size_t first = fused_into_previous<I>() ? I - 1 : I;  // the layer whose input we reach
     // The last unit the backward runs: no layer below it needs a gradient (frozen prefix).
-    const bool last = first <= stop_;
+    const bool last = first <= stop;
     T* dx = nullptr;
     if constexpr (first == 0) dx = dx_out;
     else dx = last ? nullptr : grad_ping_pong_[free].data();
@@ -323,7 +324,7 @@ class Chain {
     if constexpr (Step == 1 && param_offsets[I + 1] > param_offsets[first])
       if (hook_.ready) hook_.ready(hook_.self, param_offsets[first], param_offsets[I + 1]);
     if constexpr (first > 0)
-      if (!last) backward_from<first - 1>(dx, 1 - free, dx_out, ctx);
+      if (!last) backward_from<first - 1>(dx, 1 - free, dx_out, stop, ctx);
   }
 
   layers_type layers_;
@@ -332,7 +333,6 @@ class Chain {
   const T* input_ = nullptr;
   std::size_t n_ = 0;
   std::size_t frozen_prefix_ = 0;  // set_frozen_prefix
-  std::size_t stop_ = 0;           // this backward's: frozen_prefix_, or 0 when dx is wanted
   GradientHook hook_{};
 };
 

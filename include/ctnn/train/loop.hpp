@@ -81,6 +81,12 @@ struct EpochTally {
     last_finite_step = keep.last_finite_step;
     skipped_in_a_row = keep.skipped_in_a_row;
   }
+  // One batch of n samples scored: its mean loss and how many it got right.
+  void add(double mean_loss, std::size_t right, std::size_t n) {
+    loss_sum += mean_loss * static_cast<double>(n);
+    correct += right;
+    samples += n;
+  }
   PassResult result() const {
     PassResult r;
     r.samples = samples;
@@ -265,9 +271,7 @@ bool train_epoch_resumable(Net& net, Optimizer& optimizer, Loader& loader, std::
       optimizer.step();
       optimizer.zero_grad();
       if (hooks.after_step) hooks.after_step();
-      t.loss_sum += value * static_cast<double>(batch.size());
-      t.correct += loss.correct();
-      t.samples += batch.size();
+      t.add(value, loss.correct(), batch.size());
       ++t.batches;
       t.last_finite_loss = value;
       t.last_finite_epoch = epoch1;
@@ -316,24 +320,18 @@ template <class Net, class Loader, class Logits, class AfterBatch>
 PassResult evaluate_logits_each(Net& net, Loader& loader, Logits&& logits, AfterBatch&& after_batch,
                                 std::uint64_t epoch = 0) {
   CrossEntropyLoss<typename Net::out_shape, typename Net::scalar> loss;
-  PassResult r;
-  double loss_sum = 0;
-  std::size_t correct = 0;
+  EpochTally t;
   const auto start = std::chrono::steady_clock::now();
   net.eval();
   NoGrad no_grad(net);
   for (auto& batch : loader.epoch(epoch)) {
     thread_governor().tick();
     loss(logits(batch.images), batch.labels);
-    loss_sum += loss.value() * static_cast<double>(batch.size());
-    correct += loss.correct();
-    r.samples += batch.size();
+    t.add(loss.value(), loss.correct(), batch.size());
     after_batch(batch);
   }
-  r.loss = r.samples ? loss_sum / static_cast<double>(r.samples) : 0;
-  r.accuracy = r.samples ? static_cast<double>(correct) / static_cast<double>(r.samples) : 0;
-  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  return r;
+  t.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return t.result();
 }
 
 template <class Net, class Loader, class Logits>

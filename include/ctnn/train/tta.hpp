@@ -188,20 +188,17 @@ TtaAndPlain evaluate_tta_and_plain(Net& net, Loader& loader, const TtaOptions& o
   TestTimeAugmentation<Net> tta(options);
   tta.keep_plain(true);
   CrossEntropyLoss<typename Net::out_shape, typename Net::scalar> loss;
-  double loss_sum = 0;
-  std::size_t correct = 0;
+  EpochTally plain;
   TtaAndPlain r;
   r.tta = evaluate_logits_each(
       net, loader, [&](const auto& images) { return tta.logits(net, images); },
       [&](const auto& batch) {
         loss(tta.plain_logits(), batch.labels);
-        loss_sum += loss.value() * static_cast<double>(batch.size());
-        correct += loss.correct();
+        plain.add(loss.value(), loss.correct(), batch.size());
       },
       epoch);
-  r.plain = r.tta;
-  r.plain.loss = r.tta.samples ? loss_sum / static_cast<double>(r.tta.samples) : 0;
-  r.plain.accuracy = r.tta.samples ? static_cast<double>(correct) / static_cast<double>(r.tta.samples) : 0;
+  plain.seconds = r.tta.seconds;
+  r.plain = plain.result();
   return r;
 }
 
