@@ -2,11 +2,12 @@
 // The networks the benchmarks measure (and bench/compare_pytorch.py builds in PyTorch): the
 // coursework network; ResNet-9's convolution stack without its two residual additions (kept
 // for comparison with earlier figures); and the two speed-run networks of the model zoo,
-// airbench94, airbench96 and ResNet-9 with its residual blocks.
+// airbench94, airbench96 and ResNet-9 with its residual blocks; and train_fer2013's strong network.
 #include <ctnn/ctnn.hpp>
 #include <ctnn/models/airbench.hpp>
 #include <ctnn/models/airbench96.hpp>
 #include <ctnn/models/resnet9.hpp>
+#include <ctnn/models/vgg_faces.hpp>
 
 namespace ctnn::bench {
 
@@ -26,6 +27,7 @@ using ResNet9Plain =
 using Airbench94 = models::Airbench94;
 using Airbench96 = models::Airbench96;
 using ResNet9 = models::ResNet9;
+using FerStrong = models::VggFaces<64>;  // train_fer2013 --model strong
 static_assert(SeedNet::param_count == 34'634);
 static_assert(ResNet9Plain::param_count == 6'575'370);
 

@@ -5,7 +5,7 @@
 // and backward time over the measured steps, its share of the step, and GFLOP/s for conv and
 // linear layers; then the totals per layer kind and pass.
 //
-//   bench_step_breakdown [seed|resnet9_plain|resnet9|airbench] [batch] [steps] [warmup] [fp32|bf16]
+//   bench_step_breakdown [seed|resnet9_plain|resnet9|airbench|fer_strong] [batch] [steps] [warmup] [fp32|bf16]
 //   (defaults: seed 32 200 5 fp32; threads from OMP_NUM_THREADS or CTNN_THREADS). A residual block
 //   of resnet9 or airbench is one row (its inner layers are not timed one by one).
 #include <algorithm>
@@ -33,6 +33,7 @@ using bench::SeedNet;
 using bench::ResNet9Plain;
 using bench::Airbench94;
 using bench::ResNet9;
+using bench::FerStrong;
 
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
@@ -89,7 +90,7 @@ int run(const char* name, std::size_t n, int steps, int warmup, Precision precis
   Rng rng(2);
   for (auto& v : x.span()) v = static_cast<float>(rng.normal());
   std::vector<std::int32_t> labels(n);
-  for (auto& l : labels) l = static_cast<std::int32_t>(rng.below(10));
+  for (auto& l : labels) l = static_cast<std::int32_t>(rng.below(Net::out_shape::size));
 
   std::array<AlignedBuffer<float>, D> act;
   for (std::size_t i = 0; i < D; ++i) act[i].resize(n * Net::boundary_sizes[i + 1]);
@@ -218,7 +219,7 @@ int main(int argc, char** argv) {
   const std::string prec = argc > 5 ? argv[5] : "fp32";
   if (const char* t = std::getenv("CTNN_THREADS")) set_num_threads(std::atoi(t));
   if (batch == 0 || steps <= 0 || warmup < 0 || (prec != "fp32" && prec != "bf16")) {
-    std::fprintf(stderr, "usage: %s [seed|resnet9_plain|resnet9|airbench] [batch] [steps] [warmup] [fp32|bf16]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s [seed|resnet9_plain|resnet9|airbench|fer_strong] [batch] [steps] [warmup] [fp32|bf16]\n", argv[0]);
     return 2;
   }
   const Precision p = prec == "bf16" ? Precision::bf16 : Precision::fp32;
@@ -226,6 +227,7 @@ int main(int argc, char** argv) {
   if (net == "resnet9_plain") return run<ResNet9Plain>("resnet9_plain", batch, steps, warmup, p);
   if (net == "resnet9") return run<ResNet9>("resnet9", batch, steps, warmup, p);
   if (net == "airbench") return run<Airbench94>("airbench", batch, steps, warmup, p);
-  std::fprintf(stderr, "unknown network '%s' (seed, resnet9_plain, resnet9 or airbench)\n", net.c_str());
+  if (net == "fer_strong") return run<FerStrong>("fer_strong", batch, steps, warmup, p);
+  std::fprintf(stderr, "unknown network '%s' (seed, resnet9_plain, resnet9, airbench or fer_strong)\n", net.c_str());
   return 2;
 }

@@ -141,6 +141,52 @@ TEST_CASE("winograd F(4x4,3x3): each pass against im2col, odd planes, pad 0 and 
 
 namespace {
 
+// Sets the width (and the active count) to 2 for a scope, restoring the width on exit.
+struct WidthOf2 {
+  int before = thread_width();
+  WidthOf2() { set_num_threads(2); }
+  ~WidthOf2() { set_num_threads(before); }
+};
+
+}  // namespace
+
+TEST_CASE("winograd: groups shrink where the default would leave slots idle, and keep their size elsewhere") {
+  using Plane6 = WinogradShape<conv3x3(64, 64, 6, 6, 1), 4>;     // 4 tiles a sample: groups of 64
+  using Plane12 = WinogradShape<conv3x3(64, 64, 12, 12, 1), 4>;  // 9 tiles: groups of 28
+  using Plane7 = WinogradShape<conv3x3(64, 64, 7, 7, 1), 4>;     // airbench's 7x7 planes
+  using Plane15 = WinogradShape<conv3x3(64, 64, 15, 15, 1), 4>;  // and its 15x15 ones
+  static_assert(Plane6::samples == 64 && Plane12::samples == 28 && Plane7::samples == 64 && Plane15::samples == 16);
+  // Batch 64 on 2 slots: one group of 64 would leave a slot idle; two of 32 use both, at half the columns.
+  CHECK(Plane6::groups(64, 2).size == 32);
+  CHECK(Plane6::groups(64, 2).count == 2);
+  CHECK(Plane6::gemm_cols(32) == 128);
+  CHECK(Plane6::groups(64, 1).size == 64);  // one slot: nothing to balance
+  // 28 + 28 + 8 on 2 slots takes 2 rounds of 256 columns; 4 groups of 16 take 2 rounds of 192.
+  CHECK(Plane12::groups(64, 2).size == 16);
+  CHECK(Plane12::groups(64, 2).count == 4);
+  // A small last batch (FER2013's 28,558 % 64 = 14) runs one group of its own size, not of 64.
+  CHECK(Plane6::groups(14, 2).size == 7);
+  // Batches that divide well keep the default groups, so their results stay bit for bit.
+  for (std::size_t n : {128u, 500u, 1000u, 2000u}) {
+    CHECK(Plane7::groups(n, 2).size == 64);
+    CHECK(Plane15::groups(n, 2).size == 16);
+    CHECK(Plane6::groups(n, 2).size == 64);
+  }
+  CHECK(Plane12::groups(500, 2).size == 28);
+}
+
+TEST_CASE("winograd F(4x4,3x3): smaller groups (batch 64 on 6x6 and 12x12 planes, width 2) against im2col") {
+  WidthOf2 width;
+  REQUIRE(WinogradShape<conv3x3(24, 20, 6, 6, 1), 4>::groups(64, 2).size == 32);
+  check_against_im2col<conv3x3(24, 20, 6, 6, 1), 4>(64);
+  REQUIRE(WinogradShape<conv3x3(20, 24, 12, 12, 1), 4>::groups(64, 2).size == 16);
+  check_against_im2col<conv3x3(20, 24, 12, 12, 1), 4>(64);
+  check_against_im2col<conv3x3(20, 24, 12, 12, 1), 4>(14);
+  check_against_im2col<conv3x3(20, 24, 12, 12, 1), 2>(14);
+}
+
+namespace {
+
 // Sets the process-wide algorithm for a scope.
 struct ForceAlgorithm {
   ConvAlgorithm before = conv_algorithm();
@@ -191,12 +237,7 @@ std::vector<float> one_step(Net& net, const Tensor<typename Net::in_shape>& x) {
 }  // namespace
 
 TEST_CASE("winograd: the same result for the same width whatever the active thread count") {
-  const int width = thread_width();
-  struct Restore {
-    int width;
-    ~Restore() { set_num_threads(width); }
-  } restore{width};
-  set_num_threads(2);
+  WidthOf2 width;
   Tensor<WinoNet::in_shape> x(37);
   Rng rng(3);
   for (auto& v : x.span()) v = static_cast<float>(rng.normal());

@@ -36,11 +36,36 @@ struct WinogradShape {
   static constexpr std::size_t round(std::size_t x) { return (x + L - 1) / L * L; }
   static constexpr std::size_t round64(std::size_t x) { return (x + 63) / 64 * 64; }
   static constexpr std::size_t cols = round64(samples * tiles);  // T
-  // The GEMMs' N for a group of `count` samples: always T, the columns past the group's tiles
-  // zero. A smaller group (the last of a batch) thus runs the same GEMMs as a full one: whichever
+  // A batch's groups: `size` samples each (the last may hold fewer), `count` of them.
+  struct Groups {
+    std::size_t size, count;
+  };
+  // How a batch of n is cut for `width` slots (threads). By default groups of `samples`; but a
+  // group's GEMMs are as wide as its size rounded up to 64 columns however few samples it holds,
+  // and the slots take the groups in rounds, so when n / samples is not a multiple of the width
+  // (FER2013's 6x6 planes at batch 64: one group of 64, one slot idle), or the last group is
+  // mostly empty, smaller groups cost fewer column-rounds. The smaller size is taken only when
+  // it saves at least a tenth of them (rounds x columns), so batches that divide well keep their
+  // groups (and their results bit for bit).
+  static constexpr Groups groups(std::size_t n, std::size_t width) {
+    const std::size_t w = std::max<std::size_t>(width, 1);
+    const auto count = [n](std::size_t g) { return (n + g - 1) / g; };
+    const auto rounds = [&](std::size_t g) { return (count(g) + w - 1) / w; };
+    const std::size_t base = rounds(samples) * cols;
+    std::size_t best = samples, best_cost = base;
+    for (std::size_t r = 1; r <= rounds(samples); ++r) {
+      const std::size_t g = std::min(samples, std::max<std::size_t>(1, (n + w * r - 1) / (w * r)));
+      const std::size_t cost = rounds(g) * round64(g * tiles);
+      if (cost < best_cost) best = g, best_cost = cost;
+    }
+    const std::size_t g = 10 * best_cost <= 9 * base ? best : samples;
+    return {g, count(g)};
+  }
+  // The GEMMs' N for groups of `size` samples: the group's tiles rounded up to 64, the columns
+  // past them zero. Every group of a batch, the last too, runs GEMMs of that size: whichever
   // thread's slot takes it, its GEMM plan has met that size and allocates nothing. The cost: a
-  // partial group computes a full one (at batch 1, up to S times the work; docs/winograd.md).
-  static constexpr std::size_t gemm_cols(std::size_t) { return cols; }
+  // partial last group computes a full one.
+  static constexpr std::size_t gemm_cols(std::size_t size) { return round64(size * tiles); }
   // Zero-padded input planes: the input at offset (pad, pad), zeros around, so every tile's
   // [a, a] window is in the plane; plane `samples` is all zeros, for the lanes past the group.
   static constexpr std::size_t hp = th * m + 2, wp = tw * m + 2, plane = hp * wp;
@@ -53,7 +78,6 @@ struct WinogradShape {
   static constexpr std::size_t filter = aa * G.cout * G.cin;  // U
   static constexpr std::size_t partial = filter + G.cout;     // one slot's dU and dbias
   static constexpr Eigen::Index Co = G.cout, Ci = G.cin, ld = cols;  // the GEMMs' sizes
-  static constexpr std::size_t groups(std::size_t n) { return (n + samples - 1) / samples; }
 };
 
 namespace winograd {
@@ -77,10 +101,10 @@ void gather(const T* planes, std::size_t t0, std::size_t count, std::size_t plan
 }
 
 // src: `count` samples of [C, H, W] planes (sample stride `stride`), channel c  ->
-// tiles [aa][C][cols] of region v: V = BT d BT^T of each [a, a] window.
+// tiles [aa][C][ncols] of region v (row stride cols): V = BT d BT^T of each [a, a] window.
 template <ConvGeometry G, std::size_t M, class T>
-void input_tiles(const T* src, std::size_t count, std::size_t c, std::size_t channels, std::size_t h,
-                 std::size_t w, std::size_t pad, T* planes, T* v) {
+void input_tiles(const T* src, std::size_t count, std::size_t ncols, std::size_t c, std::size_t channels,
+                 std::size_t h, std::size_t w, std::size_t pad, T* planes, T* v) {
   using S = WinogradShape<G, M>;
   constexpr std::size_t L = S::L, a = S::a;
   for (std::size_t s = 0; s < count; ++s) {
@@ -88,8 +112,7 @@ void input_tiles(const T* src, std::size_t count, std::size_t c, std::size_t cha
     for (std::size_t y = 0; y < h; ++y)
       std::copy_n(xc + y * w, w, planes + s * S::plane + (y + pad) * S::wp + pad);
   }
-  const std::size_t ncols = S::gemm_cols(count);  // the columns past the group's tiles are zeros
-  alignas(64) T d[a * a * L], u[a * a * L];
+  alignas(64) T d[a * a * L], u[a * a * L];  // the ncols - count * tiles columns past the group's tiles are zeros
   for (std::size_t t0 = 0; t0 < ncols; t0 += L) {
     gather<S, a>(planes, t0, count, S::plane, S::wp, d);
     Transforms<M>::input(d, u);
@@ -111,10 +134,10 @@ struct Regions {
         mt(v + S::v_size) {
     std::fill(in, in + S::in_planes + S::dy_planes, T(0));
   }
-  // V of samples [first, first + count) of x [N, Cin, H, W], every channel.
-  void input(const T* x, std::size_t first, std::size_t count) {
+  // V of samples [first, first + count) of x [N, Cin, H, W], every channel, ncols columns.
+  void input(const T* x, std::size_t first, std::size_t count, std::size_t ncols) {
     for (std::size_t c = 0; c < G.cin; ++c)
-      input_tiles<G, M>(x + first * G.in_size(), count, c, G.cin, G.h, G.w, G.pad, in, v);
+      input_tiles<G, M>(x + first * G.in_size(), count, ncols, c, G.cin, G.h, G.w, G.pad, in, v);
   }
 };
 
@@ -148,17 +171,17 @@ void winograd_forward(const T* x, const T* w, const T* bias, T* y, std::size_t n
   using S = WinogradShape<G, M>;
   constexpr std::size_t L = S::L, a = S::a, m = S::m;
   winograd_filter<G, M>(w, u);
-  const std::size_t groups = S::groups(n);
+  const auto groups = S::groups(n, static_cast<std::size_t>(thread_width()));
+  const auto N = static_cast<Eigen::Index>(S::gemm_cols(groups.size));
   constexpr Eigen::Index Co = S::Co, Ci = S::Ci, ld = S::ld;
 #pragma omp parallel
   {
     const int tid = thread_id();
     winograd::Regions<G, M, T> r(scratch, tid);
 #pragma omp for schedule(static)
-    for (std::size_t grp = 0; grp < groups; ++grp) {
-      const std::size_t first = grp * S::samples, count = std::min(S::samples, n - first);
-      const auto N = static_cast<Eigen::Index>(S::gemm_cols(count));
-      r.input(x, first, count);
+    for (std::size_t grp = 0; grp < groups.count; ++grp) {
+      const std::size_t first = grp * groups.size, count = std::min(groups.size, n - first);
+      r.input(x, first, count, static_cast<std::size_t>(N));
       for (std::size_t xi = 0; xi < S::aa; ++xi)
         plans[tid].forward.template run<false, false>(Co, N, Ci, u + xi * G.cout * G.cin, Ci,
                                                       r.v + xi * G.cin * S::cols, ld, r.mt + xi * G.cout * S::cols,

@@ -13,15 +13,14 @@ namespace winograd {
 // dy: `count` samples of [Cout, Ho, Wo], channel co  ->  tiles [aa][Cout][cols] of region mt:
 // dMt = AT^T dY AT of each [m, m] output tile (positions past Ho, Wo are zero).
 template <ConvGeometry G, std::size_t M, class T>
-void output_grad_tiles(const T* dy, std::size_t count, std::size_t co, T* planes, T* mt) {
+void output_grad_tiles(const T* dy, std::size_t count, std::size_t ncols, std::size_t co, T* planes, T* mt) {
   using S = WinogradShape<G, M>;
   constexpr std::size_t L = S::L, m = S::m;
   for (std::size_t s = 0; s < count; ++s) {
     const T* src = dy + s * G.out_size() + co * G.out_plane();
     for (std::size_t oy = 0; oy < G.ho; ++oy) std::copy_n(src + oy * G.wo, G.wo, planes + s * S::oplane + oy * S::ow);
   }
-  const std::size_t ncols = S::gemm_cols(count);  // zeros past the group's tiles
-  alignas(64) T d[m * m * L], t[S::aa * L];
+  alignas(64) T d[m * m * L], t[S::aa * L];  // ncols columns: zeros past the group's tiles
   for (std::size_t t0 = 0; t0 < ncols; t0 += L) {
     gather<S, m>(planes, t0, count, S::oplane, S::ow, d);
     Transforms<M>::output_adjoint(d, t);
@@ -84,7 +83,8 @@ void winograd_backward(const T* x, const T* w, const T* dy, T* dx, T* dweight, T
   static_assert(winograd_applies<G>);
   using S = WinogradShape<G, M>;
   if (dx) winograd_filter<G, M>(w, u);
-  const std::size_t groups = S::groups(n);
+  const auto groups = S::groups(n, slots);
+  const auto N = static_cast<Eigen::Index>(S::gemm_cols(groups.size));
   constexpr Eigen::Index Co = S::Co, Ci = S::Ci, ld = S::ld;
 #pragma omp parallel
   {
@@ -96,12 +96,12 @@ void winograd_backward(const T* x, const T* w, const T* dy, T* dx, T* dweight, T
       T* du = partials + slot * S::partial;
       T* db = du + S::filter;
       std::fill(du, du + S::partial, T(0));
-      for (std::size_t grp = slot * groups / slots; grp < (slot + 1) * groups / slots; ++grp) {
-        const std::size_t first = grp * S::samples, count = std::min(S::samples, n - first);
-        const auto N = static_cast<Eigen::Index>(S::gemm_cols(count));
+      for (std::size_t grp = slot * groups.count / slots; grp < (slot + 1) * groups.count / slots; ++grp) {
+        const std::size_t first = grp * groups.size, count = std::min(groups.size, n - first);
         const T* dyg = dy + first * G.out_size();
-        r.input(x, first, count);
-        for (std::size_t co = 0; co < G.cout; ++co) winograd::output_grad_tiles<G, M>(dyg, count, co, r.dy, r.mt);
+        r.input(x, first, count, static_cast<std::size_t>(N));
+        for (std::size_t co = 0; co < G.cout; ++co)
+          winograd::output_grad_tiles<G, M>(dyg, count, static_cast<std::size_t>(N), co, r.dy, r.mt);
         for (std::size_t s = 0; s < count; ++s)
           for (std::size_t co = 0; co < G.cout; ++co) {
             const T* p = dyg + s * G.out_size() + co * G.out_plane();
