@@ -22,6 +22,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include <ctnn/ctnn.hpp>
 #include <ctnn/data/dataloader.hpp>
@@ -87,18 +88,37 @@ template <class Net, class Loader>
 void report_test(Net& net, Loader& test_loader, const TestData& test, int tta_level, const std::string& split) {
   struct Split {
     ConfusionMatrix all, pub, priv;
+    void add(std::size_t truth, std::size_t predicted, bool public_part) {
+      all.add(truth, predicted);
+      (public_part ? pub : priv).add(truth, predicted);
+    }
   };
-  const auto evaluate_level = [&](int level) {
-    Split r{ConfusionMatrix(test.set.class_names), ConfusionMatrix(test.set.class_names), ConfusionMatrix(test.set.class_names)};
+  const auto no_split = [&] {
+    const auto& names = test.set.class_names;
+    return Split{ConfusionMatrix(names), ConfusionMatrix(names), ConfusionMatrix(names)};
+  };
+  // Levels 0 .. tta_level. Level 2's pass also gives levels 0 and 1 bit for bit (its first views
+  // are the image and its mirror: plain_logits, mirror_pair_logits), so it runs once; level 3
+  // (ten views, weighted 1/10 a view) runs each level on its own.
+  std::vector<Split> levels;
+  for (int level = 0; level <= tta_level; ++level) levels.push_back(no_split());
+  const auto arg_max = [](const float* z) {
+    return static_cast<std::size_t>(std::max_element(z, z + Net::out_shape::size) - z);
+  };
+  for (int level = tta_level == 2 ? 2 : 0; level <= tta_level; ++level) {
     ctnn::train::TestTimeAugmentation<Net> tta(ctnn::train::tta_options(level));
+    tta.keep_plain(level == 2);
+    if (level == 2) tta.keep_mirror_pair(true);
     ctnn::train::for_each_prediction(
         net, test_loader, [&](const auto& images) { return tta.logits(net, images); },
-        [&](std::size_t truth, std::size_t predicted, std::size_t index) {
-          r.all.add(truth, predicted);
-          (index < test.public_count ? r.pub : r.priv).add(truth, predicted);
+        [&](std::size_t truth, std::size_t predicted, std::size_t index, std::size_t row) {
+          const bool public_part = index < test.public_count;
+          levels[static_cast<std::size_t>(level)].add(truth, predicted, public_part);
+          if (level != 2) return;
+          levels[0].add(truth, arg_max(tta.plain_logits().sample(row)), public_part);
+          levels[1].add(truth, arg_max(tta.mirror_pair_logits().sample(row)), public_part);
         });
-    return r;
-  };
+  }
   const auto parts = [](const Split& r) {
     char buf[96] = "";
     if (r.pub.total() > 0 && r.priv.total() > 0)
@@ -106,11 +126,11 @@ void report_test(Net& net, Loader& test_loader, const TestData& test, int tta_le
     return std::string(buf);
   };
   for (int level = 0; level < tta_level; ++level) {
-    const auto r = evaluate_level(level);
+    const auto& r = levels[static_cast<std::size_t>(level)];
     std::printf("%stest accuracy, test-time augmentation %d (%s): %.2f%%%s\n", level == 0 ? "\n" : "", level,
                 ctnn::train::tta_level_name(level), 100 * r.all.accuracy(), parts(r).c_str());
   }
-  const auto [all, pub, priv] = evaluate_level(tta_level);
+  const auto& [all, pub, priv] = levels.back();
   std::printf("\nfinal test accuracy, test-time augmentation %d (%s): %.2f%% (%zu images; mean per-class accuracy %.2f%%)\n",
               tta_level, ctnn::train::tta_level_name(tta_level), 100 * all.accuracy(), all.total(),
               100 * all.mean_class_accuracy());

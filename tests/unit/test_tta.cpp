@@ -224,6 +224,47 @@ TEST_CASE("tta: evaluate_tta_and_plain gives evaluate's and evaluate_tta's figur
   }
 }
 
+TEST_CASE("tta: level 2's pass keeps level 0's and level 1's logits bit for bit (keep_plain, keep_mirror_pair)") {
+  const auto set = random_set(21, 8);
+  data::DataLoader loader(set, kNormalize, {.batch_size = 8});  // 8 + 8 + 5
+  ConvNet net(12);
+  net.eval();
+  train::TestTimeAugmentation<ConvNet> level0(train::tta_options(0)), level1(train::tta_options(1));
+  train::TestTimeAugmentation<ConvNet> level2(train::tta_options(2));
+  level2.keep_plain(true);
+  level2.keep_mirror_pair(true);
+  std::size_t checked = 0;
+  for (auto& batch : loader.epoch(0)) {
+    const auto y2 = level2.logits(net, batch.images);
+    const std::vector<float> want2(y2.data(), y2.data() + y2.size());
+    const auto plain = level2.plain_logits(), pair = level2.mirror_pair_logits();
+    const std::vector<float> got0(plain.data(), plain.data() + plain.size()), got1(pair.data(), pair.data() + pair.size());
+    const auto y0 = level0.logits(net, batch.images);
+    CHECK(got0 == std::vector<float>(y0.data(), y0.data() + y0.size()));
+    const auto y1 = level1.logits(net, batch.images);
+    CHECK(got1 == std::vector<float>(y1.data(), y1.data() + y1.size()));
+    CHECK(got1 != want2);  // level 2 is another set of logits
+    checked += batch.size();
+  }
+  CHECK(checked == 21);
+  // for_each_prediction hands a four-argument record the sample's row, to read those logits.
+  std::size_t rows = 0;
+  ctnn::TensorView<ConvNet::out_shape, const float> last;
+  train::for_each_prediction(
+      net, loader, [&](const auto& images) { return last = level2.logits(net, images); },
+      [&](std::size_t, std::size_t predicted, std::size_t index, std::size_t row) {
+        REQUIRE(row < 8);
+        CHECK(index % 8 == row);  // unshuffled: sample index = batch * 8 + row
+        const float* z = last.sample(row);
+        CHECK(predicted == static_cast<std::size_t>(std::max_element(z, z + 3) - z));
+        ++rows;
+      });
+  CHECK(rows == 21);
+  CHECK_THROWS_WITH_AS(level1.keep_mirror_pair(true), doctest::Contains("needs level 2's views"), std::invalid_argument);
+  train::TestTimeAugmentation<ConvNet> ten(train::tta_options(3));
+  CHECK_THROWS_AS(ten.keep_mirror_pair(true), std::invalid_argument);
+}
+
 TEST_CASE("tta: corners averages the mirrored pairs of the image and its four diagonal shifts, 1/5 each") {
   const auto set = random_set(6, 4);
   data::DataLoader loader(set, kNormalize, {.batch_size = 6});

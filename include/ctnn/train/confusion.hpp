@@ -19,6 +19,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "ctnn/core/tensor.hpp"
@@ -171,8 +172,10 @@ class ConfusionMatrix {
 // label, the arg-max of its row of logits(images) (the first on ties, as ConfusionMatrix::add)
 // and its index in the loader's data set, so that a caller can split the counts by any property
 // of the sample (FER2013's PublicTest and PrivateTest parts, say). `logits` is net.forward or a
-// TestTimeAugmentation's logits. A label outside 0..outputs-1 throws before its batch is
-// recorded. Leaves the network in eval mode.
+// TestTimeAugmentation's logits. A record that takes a fourth argument also gets the sample's
+// row in its batch, to read other logits of the same batch (a TestTimeAugmentation's
+// plain_logits(), say). A label outside 0..outputs-1 throws before its batch is recorded. Leaves
+// the network in eval mode.
 template <class Net, class Loader, class Logits, class Record>
 void for_each_prediction(Net& net, Loader& loader, Logits&& logits, Record&& record, std::uint64_t epoch = 0) {
   constexpr std::size_t k = Net::out_shape::size;
@@ -187,8 +190,12 @@ void for_each_prediction(Net& net, Loader& loader, Logits&& logits, Record&& rec
     const auto& y = logits(batch.images);
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const auto* z = y.sample(i);
-      record(static_cast<std::size_t>(batch.labels[i]), static_cast<std::size_t>(std::max_element(z, z + k) - z),
-             batch.indices[i]);
+      const auto truth = static_cast<std::size_t>(batch.labels[i]);
+      const auto predicted = static_cast<std::size_t>(std::max_element(z, z + k) - z);
+      if constexpr (std::is_invocable_v<Record&, std::size_t, std::size_t, std::size_t, std::size_t>)
+        record(truth, predicted, batch.indices[i], i);
+      else
+        record(truth, predicted, batch.indices[i]);
     }
   }
 }

@@ -94,6 +94,20 @@ class TestTimeAugmentation {
   void keep_plain(bool on) { keep_plain_ = on; }
   TensorView<out_shape, const T> plain_logits() const { return plain_; }
 
+  // With keep_mirror_pair(true), on level 2's views ({.translate = true}), each logits() call also
+  // keeps level 1's logits (1/2 image + 1/2 mirror) in mirror_pair_logits(): twice the sum after
+  // the unshifted pair (weighted 1/4 + 1/4), which is level 1's own result bit for bit, since
+  // scaling by a power of two is exact. So one pass scores levels 0, 1 and 2 (train_fer2013's report).
+  // Other views throw std::invalid_argument: with corners the pair is weighted 1/10 + 1/10, and
+  // times 5 would not give level 1's bits.
+  void keep_mirror_pair(bool on) {
+    if (on && !(opt_.flip && opt_.translate))
+      throw std::invalid_argument("ctnn::train::TestTimeAugmentation::keep_mirror_pair: needs level 2's views "
+                                  "({.flip = true, .translate = true})");
+    keep_pair_ = on;
+  }
+  TensorView<out_shape, const T> mirror_pair_logits() const { return pair_; }
+
   // The weighted mean of net's logits over the views of x: [N, out_shape]. Runs forward in the
   // network's current mode (evaluate_tta sets eval). Valid until the next call.
   TensorView<out_shape, const T> logits(Net& net, TensorView<in_shape, const T> x) {
@@ -116,6 +130,10 @@ class TestTimeAugmentation {
       // Half for the image, a quarter for each shift (airbench's 0.5 * logits + 0.5 * mean of
       // the two shifted pairs).
       add_pair(net, x, T(0.5));
+      if (keep_pair_) {
+        pair_.resize(n);
+        kernels::scale_into(sum_.data(), T(2), pair_.data(), sum_.size());
+      }
       shifted_.resize(n);
       for (const std::ptrdiff_t d : {std::ptrdiff_t{1}, std::ptrdiff_t{-1}}) {
         kernels::translate_reflect(x.data(), shifted_.data(), n * in_shape::channels, in_shape::height,
@@ -154,8 +172,10 @@ class TestTimeAugmentation {
   Tensor<in_shape, T> shifted_;
   Tensor<out_shape, T> sum_;
   Tensor<out_shape, T> plain_;
+  Tensor<out_shape, T> pair_;
   bool first_ = true;
   bool keep_plain_ = false;
+  bool keep_pair_ = false;
 };
 
 // train::evaluate on the test-time-augmented logits: eval mode, no gradients, mean loss and
