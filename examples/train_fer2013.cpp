@@ -93,7 +93,7 @@ void report_test(Net& net, Loader& test_loader, const TestData& test, int tta_le
       (public_part ? pub : priv).add(truth, predicted);
     }
   };
-  const auto no_split = [&] {
+  const auto empty_split = [&] {
     const auto& names = test.set.class_names;
     return Split{ConfusionMatrix(names), ConfusionMatrix(names), ConfusionMatrix(names)};
   };
@@ -101,22 +101,20 @@ void report_test(Net& net, Loader& test_loader, const TestData& test, int tta_le
   // are the image and its mirror: plain_logits, mirror_pair_logits), so it runs once; level 3
   // (ten views, weighted 1/10 a view) runs each level on its own.
   std::vector<Split> levels;
-  for (int level = 0; level <= tta_level; ++level) levels.push_back(no_split());
-  const auto arg_max = [](const float* z) {
-    return static_cast<std::size_t>(std::max_element(z, z + Net::out_shape::size) - z);
-  };
+  for (int level = 0; level <= tta_level; ++level) levels.push_back(empty_split());
+  constexpr std::size_t k = Net::out_shape::size;
   for (int level = tta_level == 2 ? 2 : 0; level <= tta_level; ++level) {
     ctnn::train::TestTimeAugmentation<Net> tta(ctnn::train::tta_options(level));
     tta.keep_plain(level == 2);
-    if (level == 2) tta.keep_mirror_pair(true);
+    tta.keep_mirror_pair(level == 2);
     ctnn::train::for_each_prediction(
         net, test_loader, [&](const auto& images) { return tta.logits(net, images); },
         [&](std::size_t truth, std::size_t predicted, std::size_t index, std::size_t row) {
           const bool public_part = index < test.public_count;
           levels[static_cast<std::size_t>(level)].add(truth, predicted, public_part);
           if (level != 2) return;
-          levels[0].add(truth, arg_max(tta.plain_logits().sample(row)), public_part);
-          levels[1].add(truth, arg_max(tta.mirror_pair_logits().sample(row)), public_part);
+          levels[0].add(truth, ctnn::train::predicted_class(tta.plain_logits().sample(row), k), public_part);
+          levels[1].add(truth, ctnn::train::predicted_class(tta.mirror_pair_logits().sample(row), k), public_part);
         });
   }
   const auto parts = [](const Split& r) {

@@ -172,7 +172,8 @@ void winograd_forward(const T* x, const T* w, const T* bias, T* y, std::size_t n
   constexpr std::size_t L = S::L, a = S::a, m = S::m;
   winograd_filter<G, M>(w, u);
   const auto groups = S::groups(n, static_cast<std::size_t>(thread_width()));
-  const auto N = static_cast<Eigen::Index>(S::gemm_cols(groups.size));
+  const std::size_t ncols = S::gemm_cols(groups.size);
+  const auto N = static_cast<Eigen::Index>(ncols);
   constexpr Eigen::Index Co = S::Co, Ci = S::Ci, ld = S::ld;
 #pragma omp parallel
   {
@@ -181,14 +182,14 @@ void winograd_forward(const T* x, const T* w, const T* bias, T* y, std::size_t n
 #pragma omp for schedule(static)
     for (std::size_t grp = 0; grp < groups.count; ++grp) {
       const std::size_t first = grp * groups.size, count = std::min(groups.size, n - first);
-      r.input(x, first, count, static_cast<std::size_t>(N));
+      r.input(x, first, count, ncols);
       for (std::size_t xi = 0; xi < S::aa; ++xi)
         plans[tid].forward.template run<false, false>(Co, N, Ci, u + xi * G.cout * G.cin, Ci,
                                                       r.v + xi * G.cin * S::cols, ld, r.mt + xi * G.cout * S::cols,
                                                       ld, false);
       alignas(64) T mt[a * a * L], yt[m * m * L];
       for (std::size_t co = 0; co < G.cout; ++co) {
-        for (std::size_t t0 = 0; t0 < static_cast<std::size_t>(N); t0 += L) {
+        for (std::size_t t0 = 0; t0 < ncols; t0 += L) {
           for (std::size_t xi = 0; xi < S::aa; ++xi) std::copy_n(r.mt + (xi * G.cout + co) * S::cols + t0, L, mt + xi * L);
           winograd::Transforms<M>::output(mt, yt);
           for (std::size_t l = 0; l < L && t0 + l < count * S::tiles; ++l) {

@@ -84,7 +84,8 @@ void winograd_backward(const T* x, const T* w, const T* dy, T* dx, T* dweight, T
   using S = WinogradShape<G, M>;
   if (dx) winograd_filter<G, M>(w, u);
   const auto groups = S::groups(n, slots);
-  const auto N = static_cast<Eigen::Index>(S::gemm_cols(groups.size));
+  const std::size_t ncols = S::gemm_cols(groups.size);
+  const auto N = static_cast<Eigen::Index>(ncols);
   constexpr Eigen::Index Co = S::Co, Ci = S::Ci, ld = S::ld;
 #pragma omp parallel
   {
@@ -99,9 +100,9 @@ void winograd_backward(const T* x, const T* w, const T* dy, T* dx, T* dweight, T
       for (std::size_t grp = slot * groups.count / slots; grp < (slot + 1) * groups.count / slots; ++grp) {
         const std::size_t first = grp * groups.size, count = std::min(groups.size, n - first);
         const T* dyg = dy + first * G.out_size();
-        r.input(x, first, count, static_cast<std::size_t>(N));
+        r.input(x, first, count, ncols);
         for (std::size_t co = 0; co < G.cout; ++co)
-          winograd::output_grad_tiles<G, M>(dyg, count, static_cast<std::size_t>(N), co, r.dy, r.mt);
+          winograd::output_grad_tiles<G, M>(dyg, count, ncols, co, r.dy, r.mt);
         for (std::size_t s = 0; s < count; ++s)
           for (std::size_t co = 0; co < G.cout; ++co) {
             const T* p = dyg + s * G.out_size() + co * G.out_plane();

@@ -27,6 +27,13 @@
 
 namespace ctnn::train {
 
+// The class a row of k logits predicts: its arg-max, the first one on ties (as
+// CrossEntropyLoss::correct() counts them).
+template <class T>
+std::size_t predicted_class(const T* z, std::size_t k) {
+  return static_cast<std::size_t>(std::max_element(z, z + k) - z);
+}
+
 class ConfusionMatrix {
  public:
   // Classes named "0", "1", ...
@@ -64,9 +71,7 @@ class ConfusionMatrix {
         throw std::invalid_argument("ConfusionMatrix::add: label " + std::to_string(labels[i]) + " (sample " +
                                     std::to_string(i) + ") is outside 0.." + std::to_string(k_ - 1));
     for (std::size_t i = 0; i < labels.size(); ++i) {
-      const auto* z = logits.sample(i);
-      const auto pred = static_cast<std::size_t>(std::max_element(z, z + k_) - z);
-      ++counts_[static_cast<std::size_t>(labels[i]) * k_ + pred];
+      ++counts_[static_cast<std::size_t>(labels[i]) * k_ + predicted_class(logits.sample(i), k_)];
     }
   }
   template <class S, class U>
@@ -189,9 +194,8 @@ void for_each_prediction(Net& net, Loader& loader, Logits&& logits, Record&& rec
                                     std::to_string(k - 1) + " (the network has " + std::to_string(k) + " outputs)");
     const auto& y = logits(batch.images);
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      const auto* z = y.sample(i);
       const auto truth = static_cast<std::size_t>(batch.labels[i]);
-      const auto predicted = static_cast<std::size_t>(std::max_element(z, z + k) - z);
+      const std::size_t predicted = predicted_class(y.sample(i), k);
       if constexpr (std::is_invocable_v<Record&, std::size_t, std::size_t, std::size_t, std::size_t>)
         record(truth, predicted, batch.indices[i], i);
       else
