@@ -61,7 +61,7 @@ void run(Precision p, std::size_t n, const Inputs& in, const Passes& ref) {
                        partial.data(), plans.data(), slots);
   } else {
     using S = WinogradShape<G, M>;
-    AlignedBuffer<float> u(S::filter), scratch(threads * S::scratch), partial(slots * S::partial);
+    AlignedBuffer<float> u(S::filter_buffer), scratch(threads * S::scratch), partial(slots * S::partial);
     winograd_forward<G, M>(x.data(), w.data(), b.data(), y.data(), n, u.data(), scratch.data(), plans.data());
     winograd_backward<G, M>(x.data(), w.data(), dy.data(), dx.data(), dw.data(), db.data(), n, u.data(),
                             scratch.data(), partial.data(), plans.data(), slots);

@@ -127,3 +127,49 @@ TEST_CASE("gemm: M, N or K = 0 leaves C alone when accumulating and zeroes it ot
     CHECK(c == std::vector<float>(6, 0.0f));
   }
 }
+
+#if defined(__AVX512F__)
+// run_packed_a on an op(A) packed once by pack_a_all (as Winograd packs its filters) gives run()'s
+// bits, over several K blocks (K > 256) and M blocks (M > 288), both ways round, overwriting or adding.
+namespace {
+template <bool TA>
+void check_packed_a_bits(Shape s, bool accumulate, ctnn::Rng& rng) {
+  const Eigen::Index lda = TA ? s.m : s.k, ldb = s.n + 5, ldc = s.n + 2;
+  const auto a = random_buffer<float>(static_cast<std::size_t>((TA ? s.k : s.m) * lda), rng);
+  const auto b = random_buffer<float>(static_cast<std::size_t>(s.k * ldb), rng);
+  auto c = random_buffer<float>(static_cast<std::size_t>(s.m * ldc), rng);
+  auto c2 = c;
+  GemmPlan<float> plan, plan2;
+  REQUIRE(plan.takes_packed_fp32(s.m, s.n, s.k));
+  plan.run<TA, false>(s.m, s.n, s.k, a.data(), lda, b.data(), ldb, c.data(), ldc, accumulate);
+  std::vector<float> ap(static_cast<std::size_t>(packed::PackedGemm::packed_a_size(s.m, s.k)), -1.0f);
+  packed::PackedGemm::pack_a_all<TA>(a.data(), lda, s.m, s.k, ap.data());
+  plan2.run_packed_a<false>(s.m, s.n, s.k, ap.data(), b.data(), ldb, c2.data(), ldc, accumulate);
+  CHECK(c == c2);
+}
+}  // namespace
+
+TEST_CASE("gemm: run_packed_a on pack_a_all's panels gives run()'s bits") {
+  ctnn::Rng rng(11);
+  for (Shape s : {Shape{256, 256, 256}, Shape{64, 512, 24}, Shape{301, 300, 530}, Shape{7, 128, 3}})
+    for (bool accumulate : {false, true}) {
+      CAPTURE(s.m);
+      CAPTURE(s.n);
+      CAPTURE(s.k);
+      CAPTURE(accumulate);
+      check_packed_a_bits<false>(s, accumulate, rng);
+      check_packed_a_bits<true>(s, accumulate, rng);
+    }
+}
+
+TEST_CASE("gemm: takes_packed_fp32 follows run()'s choice") {
+  GemmPlan<float> plan;
+  CHECK(plan.takes_packed_fp32(256, 256, 256) == use_packed_gemm(256, 256, 256));
+  CHECK_FALSE(plan.takes_packed_fp32(64, 27, 64));  // narrow: Eigen
+  plan.set_kernel(GemmKernel::eigen);
+  CHECK_FALSE(plan.takes_packed_fp32(256, 256, 256));
+  plan.set_kernel(GemmKernel::automatic);
+  plan.set_precision(ctnn::Precision::bf16);
+  CHECK_FALSE(plan.takes_packed_fp32(256, 256, 256));  // the bf16 kernel runs it
+}
+#endif

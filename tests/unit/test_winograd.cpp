@@ -92,7 +92,7 @@ void check_against_im2col(std::size_t n) {
   const auto slots = static_cast<std::size_t>(thread_width());
   const auto xf = to_float(x), wf = to_float(w), bf = to_float(b), dyf = to_float(dy);
   std::vector<float> y(n * G.out_size()), dx(n * G.in_size(), 7.0f), dw(G.weight_size(), 0.0f), db(G.cout, 0.0f);
-  AlignedBuffer<float> u(S::filter), scratch(threads * S::scratch), partials(slots * S::partial);
+  AlignedBuffer<float> u(S::filter_buffer), scratch(threads * S::scratch), partials(slots * S::partial);
   std::vector<ConvThreadPlans<float>> plans(threads);
   winograd_forward<G, M>(xf.data(), wf.data(), bf.data(), y.data(), n, u.data(), scratch.data(), plans.data());
   winograd_backward<G, M>(xf.data(), wf.data(), dyf.data(), dx.data(), dw.data(), db.data(), n, u.data(),

@@ -106,6 +106,30 @@ class GemmPlan {
     run_fp32<TransA, TransB>(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
   }
 
+  // Whether run() of this size takes ctnn's packed fp32 kernel (where run_packed_a may be called).
+  bool takes_packed_fp32(Eigen::Index M, Eigen::Index N, Eigen::Index K) const {
+    if constexpr (packed_gemm_available<T>) {
+      const GemmKernel k = kernel_ == GemmKernel::automatic ? gemm_kernel_from_environment() : kernel_;
+      if (precision_ == Precision::bf16 && (k == GemmKernel::packed || (k == GemmKernel::automatic && use_bf16_gemm(M, N, K))))
+        return false;
+      return k == GemmKernel::packed || (k == GemmKernel::automatic && use_packed_gemm(M, N, K));
+    } else {
+      (void)M, (void)N, (void)K;
+      return false;
+    }
+  }
+
+#if defined(__AVX512F__)
+  // run() with op(A) packed beforehand by packed::PackedGemm::pack_a_all, for an A that many products
+  // share; only where takes_packed_fp32(M, N, K). The same bits as run().
+  template <bool TransB>
+  void run_packed_a(Eigen::Index M, Eigen::Index N, Eigen::Index K, const float* Ap, const float* B, Eigen::Index ldb,
+                    float* C, Eigen::Index ldc, bool accumulate) {
+    static_assert(std::is_same_v<T, float>);
+    packed_.template run_packed_a<TransB>(M, N, K, Ap, B, ldb, C, ldc, accumulate);
+  }
+#endif
+
  private:
   template <bool TransA, bool TransB>
   void run_bf16(Eigen::Index M, Eigen::Index N, Eigen::Index K, const float* A, Eigen::Index lda, const float* B,

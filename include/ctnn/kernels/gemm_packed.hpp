@@ -64,7 +64,31 @@ class PackedGemm {
         M, N, K, C, ldc, accumulate,
         [&](Index jc, Index nc, Index pc, Index kc) { pack_b<kNR, TransB>(B, ldb, jc, nc, pc, kc, b_.data()); },
         [&](Index ic, Index mc, Index pc, Index kc) { pack_a<kMR, TransA>(A, lda, ic, mc, pc, kc, a_.data()); },
-        [&](Index mc, Index nc, Index kc, float* Cb, bool add) { block(mc, nc, kc, Cb, ldc, add); });
+        [&](Index mc, Index nc, Index kc, float* Cb, bool add) { block(a_.data(), mc, nc, kc, Cb, ldc, add); });
+  }
+
+  // op(A) [M, K] packed once for many products (a Winograd filter, used by every group of a batch):
+  // the blocks run() packs, one after another, block (ic, pc) at pc * round_up(M, MR) + ic * kc.
+  static Index packed_a_size(Index M, Index K) { return round_up(M, kMR) * K; }
+  template <bool TransA>
+  static void pack_a_all(const float* A, Index lda, Index M, Index K, float* dst) {
+    for (Index pc = 0; pc < K; pc += kKC) {
+      const Index kc = std::min(kKC, K - pc);
+      for (Index ic = 0; ic < M; ic += kMC)
+        pack_a<kMR, TransA>(A, lda, ic, std::min(kMC, M - ic), pc, kc, dst + pc * round_up(M, kMR) + ic * kc);
+    }
+  }
+  // run() on op(A) packed by pack_a_all: the same products in the same order, so the same bits.
+  template <bool TransB>
+  void run_packed_a(Index M, Index N, Index K, const float* Ap, const float* B, Index ldb, float* C, Index ldc,
+                    bool accumulate) {
+    if (M > 0 && N > 0 && K > 0) reserve(M, N, K);
+    const float* a = Ap;
+    blocked_gemm<kNC, kKC, kMC>(
+        M, N, K, C, ldc, accumulate,
+        [&](Index jc, Index nc, Index pc, Index kc) { pack_b<kNR, TransB>(B, ldb, jc, nc, pc, kc, b_.data()); },
+        [&](Index ic, Index, Index pc, Index kc) { a = Ap + pc * round_up(M, kMR) + ic * kc; },
+        [&](Index mc, Index nc, Index kc, float* Cb, bool add) { block(a, mc, nc, kc, Cb, ldc, add); });
   }
 
  private:
@@ -79,11 +103,11 @@ class PackedGemm {
     if (static_cast<std::size_t>(b_need) > b_.size()) b_.resize(static_cast<std::size_t>(b_need));
   }
 
-  // C[mc, nc] (+)= packed A block [mc, kc] * packed B block [kc, nc].
-  void block(Index mc, Index nc, Index kc, float* C, Index ldc, bool add) const {
+  // C[mc, nc] (+)= packed A block a [mc, kc] * packed B block [kc, nc].
+  void block(const float* a, Index mc, Index nc, Index kc, float* C, Index ldc, bool add) const {
     for (Index ir = 0; ir < mc; ir += kMR) {
       const Index rows = std::min(kMR, mc - ir);
-      const float* ap = a_.data() + ir * kc;
+      const float* ap = a + ir * kc;
       for (Index jr = 0; jr < nc; jr += kNR)
         microkernel_rows(rows, kc, ap, b_.data() + jr * kc, C + ir * ldc + jr, ldc, std::min(kNR, nc - jr), add);
     }

@@ -76,6 +76,12 @@ struct WinogradShape {
   static constexpr std::size_t v_size = aa * G.cin * cols, mt_size = aa * G.cout * cols;
   static constexpr std::size_t scratch = in_planes + dy_planes + out_planes + v_size + mt_size;
   static constexpr std::size_t filter = aa * G.cout * G.cin;  // U
+  // U's matrices packed once per call for ctnn's packed kernel (winograd::pack_filter), the forward's
+  // U[xi] [Cout, Cin] or the input gradient's U[xi]^T [Cin, Cout], one every packed_u floats after U.
+  static constexpr std::size_t mr = 6;  // packed::kMR
+  static constexpr std::size_t packed_u =
+      round(std::max((G.cout + mr - 1) / mr * mr * G.cin, (G.cin + mr - 1) / mr * mr * G.cout));
+  static constexpr std::size_t filter_buffer = filter + aa * packed_u;  // what u must hold
   static constexpr std::size_t partial = filter + G.cout;     // one slot's dU and dbias
   static constexpr Eigen::Index Co = G.cout, Ci = G.cin, ld = cols;  // the GEMMs' sizes
 };
@@ -118,6 +124,44 @@ void input_tiles(const T* src, std::size_t count, std::size_t ncols, std::size_t
     Transforms<M>::input(d, u);
     for (std::size_t xi = 0; xi < S::aa; ++xi) std::copy_n(u + xi * L, L, v + (xi * channels + c) * S::cols + t0);
   }
+}
+
+// U [aa][Cout, Cin] (at u)  ->  packed::PackedGemm::pack_a_all of each U[xi] (Trans: of U[xi]^T),
+// at u + S::filter, when `plan` runs the GEMMs U[xi] * V (U[xi]^T * dMt) of N columns on ctnn's packed
+// kernel; they then run on these (GemmPlan::run_packed_a) instead of packing U once per group. Returns
+// whether it packed (else the GEMMs pack as usual). Parallel over xi.
+template <class S, bool Trans, class T>
+bool pack_filter(T* u, const GemmPlan<T>& plan, Eigen::Index N) {
+  const Eigen::Index M = Trans ? S::Ci : S::Co, K = Trans ? S::Co : S::Ci;
+#if defined(__AVX512F__)
+  if constexpr (packed_gemm_available<T>) {
+    if (!plan.takes_packed_fp32(M, N, K)) return false;
+    static_assert(S::mr == packed::kMR);
+#pragma omp parallel for schedule(static)
+    for (std::size_t xi = 0; xi < S::aa; ++xi)
+      packed::PackedGemm::pack_a_all<Trans>(u + xi * S::filter / S::aa, S::Ci, M, K, u + S::filter + xi * S::packed_u);
+    return true;
+  }
+#endif
+  (void)u, (void)plan, (void)M, (void)K, (void)N;
+  return false;
+}
+
+// C [M, N] = op(U[xi]) * B [K, N] (ldb = ldc = S::ld) by `plan`: on U[xi] packed by pack_filter when
+// `packed`, else U[xi] itself (at u + xi * M * K).
+template <class S, bool Trans, class T>
+void filter_gemm(GemmPlan<T>& plan, bool packed, const T* u, std::size_t xi, Eigen::Index N, const T* B, T* C) {
+  const Eigen::Index M = Trans ? S::Ci : S::Co, K = Trans ? S::Co : S::Ci;
+#if defined(__AVX512F__)
+  if constexpr (packed_gemm_available<T>) {
+    if (packed) {
+      plan.template run_packed_a<false>(M, N, K, u + S::filter + xi * S::packed_u, B, S::ld, C, S::ld, false);
+      return;
+    }
+  }
+#endif
+  (void)packed;
+  plan.template run<Trans, false>(M, N, K, u + xi * S::filter / S::aa, S::Ci, B, S::ld, C, S::ld, false);
 }
 
 // Thread `tid`'s part of the scratch, cut into its regions; the padding of the input and dy
@@ -163,7 +207,7 @@ void winograd_filter(const T* w, T* u) {
 
 // x: [N, Cin, H, W], w: [Cout, Cin, 3, 3], bias: [Cout]  ->  y: [N, Cout, Ho, Wo], then the epilogue
 // (kernels/conv.hpp; with Relu) for inference.
-// u: WinogradShape::filter; scratch: num_threads() * WinogradShape::scratch; plans: one per thread.
+// u: WinogradShape::filter_buffer; scratch: num_threads() * WinogradShape::scratch; plans: one per thread.
 template <ConvGeometry G, std::size_t M, bool Relu = false, class T>
 void winograd_forward(const T* x, const T* w, const T* bias, T* y, std::size_t n, T* u, T* scratch,
                       ConvThreadPlans<T>* plans, const ConvEpilogue<T>& epi = {}) {
@@ -174,7 +218,7 @@ void winograd_forward(const T* x, const T* w, const T* bias, T* y, std::size_t n
   const auto groups = S::groups(n, static_cast<std::size_t>(thread_width()));
   const std::size_t ncols = S::gemm_cols(groups.size);
   const auto N = static_cast<Eigen::Index>(ncols);
-  constexpr Eigen::Index Co = S::Co, Ci = S::Ci, ld = S::ld;
+  const bool packed = winograd::pack_filter<S, false>(u, plans[0].forward, N);
 #pragma omp parallel
   {
     const int tid = thread_id();
@@ -184,9 +228,8 @@ void winograd_forward(const T* x, const T* w, const T* bias, T* y, std::size_t n
       const std::size_t first = grp * groups.size, count = std::min(groups.size, n - first);
       r.input(x, first, count, ncols);
       for (std::size_t xi = 0; xi < S::aa; ++xi)
-        plans[tid].forward.template run<false, false>(Co, N, Ci, u + xi * G.cout * G.cin, Ci,
-                                                      r.v + xi * G.cin * S::cols, ld, r.mt + xi * G.cout * S::cols,
-                                                      ld, false);
+        winograd::filter_gemm<S, false>(plans[tid].forward, packed, u, xi, N, r.v + xi * G.cin * S::cols,
+                                        r.mt + xi * G.cout * S::cols);
       alignas(64) T mt[a * a * L], yt[m * m * L];
       for (std::size_t co = 0; co < G.cout; ++co) {
         for (std::size_t t0 = 0; t0 < ncols; t0 += L) {

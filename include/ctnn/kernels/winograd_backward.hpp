@@ -75,7 +75,7 @@ void filter_grad(const T* du, T* dw) {
 }  // namespace winograd
 
 // Gradients with conv2d_backward's contract: dweight [Cout, Cin, 3, 3] and dbias [Cout]
-// accumulate (+=), dx (if not null) is overwritten. u: WinogradShape::filter; scratch:
+// accumulate (+=), dx (if not null) is overwritten. u: WinogradShape::filter_buffer; scratch:
 // num_threads() * WinogradShape::scratch; partials: `slots` * WinogradShape::partial.
 template <ConvGeometry G, std::size_t M, class T>
 void winograd_backward(const T* x, const T* w, const T* dy, T* dx, T* dweight, T* dbias, std::size_t n, T* u,
@@ -86,6 +86,7 @@ void winograd_backward(const T* x, const T* w, const T* dy, T* dx, T* dweight, T
   const auto groups = S::groups(n, slots);
   const std::size_t ncols = S::gemm_cols(groups.size);
   const auto N = static_cast<Eigen::Index>(ncols);
+  const bool packed = dx && winograd::pack_filter<S, true>(u, plans[0].input_grad, N);
   constexpr Eigen::Index Co = S::Co, Ci = S::Ci, ld = S::ld;
 #pragma omp parallel
   {
@@ -118,9 +119,8 @@ void winograd_backward(const T* x, const T* w, const T* dy, T* dx, T* dweight, T
         if (!dx) continue;
         // dV[xi][Ci, N] = U[xi][Co, Ci]^T * dMt[xi][Co, N], into V's region
         for (std::size_t xi = 0; xi < S::aa; ++xi)
-          plan.input_grad.template run<true, false>(Ci, N, Co, u + xi * G.cout * G.cin, Ci,
-                                                    r.mt + xi * G.cout * S::cols, ld, r.v + xi * G.cin * S::cols, ld,
-                                                    false);
+          winograd::filter_gemm<S, true>(plan.input_grad, packed, u, xi, N, r.mt + xi * G.cout * S::cols,
+                                         r.v + xi * G.cin * S::cols);
         for (std::size_t c = 0; c < G.cin; ++c)
           winograd::input_grad_tiles<G, M>(r.v, count, c, r.out, dx + first * G.in_size());
       }

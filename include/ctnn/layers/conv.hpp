@@ -171,7 +171,7 @@ class ConvLayer {
         const bool f2 = a == ConvAlgorithm::winograd_f2;
         scratch = f2 ? F2::scratch : F4::scratch;
         partial = f2 ? F2::partial : F4::partial;
-        filter = f2 ? F2::filter : F4::filter;
+        filter = f2 ? F2::filter_buffer : F4::filter_buffer;
       }
     }
     if (scratch && col_.size() < threads * scratch) col_.resize(threads * scratch);
