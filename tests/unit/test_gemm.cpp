@@ -10,11 +10,13 @@
 // Elements of C outside the M x N window (the ldc padding) must be left untouched.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include <ctnn/core/aligned_buffer.hpp>
 #include <ctnn/core/random.hpp>
 #include <ctnn/kernels/gemm.hpp>
 
@@ -129,8 +131,9 @@ TEST_CASE("gemm: M, N or K = 0 leaves C alone when accumulating and zeroes it ot
 }
 
 #if defined(__AVX512F__)
-// run_packed_a on an op(A) packed once by pack_a_all (as Winograd packs its filters) gives run()'s
-// bits, over several K blocks (K > 256) and M blocks (M > 288), both ways round, overwriting or adding.
+// run_packed_a on an op(A) packed once by pack_a_all (as Winograd packs its filters), and run_packed_ab
+// with op(B) laid out by packed_b_offset too, give run()'s bits, over several K blocks (K > 256), M
+// blocks (M > 288) and N blocks (N > 512), both ways round, overwriting or adding.
 namespace {
 template <bool TA>
 void check_packed_a_bits(Shape s, bool accumulate, ctnn::Rng& rng) {
@@ -144,14 +147,24 @@ void check_packed_a_bits(Shape s, bool accumulate, ctnn::Rng& rng) {
   plan.run<TA, false>(s.m, s.n, s.k, a.data(), lda, b.data(), ldb, c.data(), ldc, accumulate);
   std::vector<float> ap(static_cast<std::size_t>(packed::PackedGemm::packed_a_size(s.m, s.k)), -1.0f);
   packed::PackedGemm::pack_a_all<TA>(a.data(), lda, s.m, s.k, ap.data());
+  auto c3 = c2;
   plan2.run_packed_a<false>(s.m, s.n, s.k, ap.data(), b.data(), ldb, c2.data(), ldc, accumulate);
   CHECK(c == c2);
+  // op(B) laid out in place by packed_b_offset (zeros past N), as Winograd's input transform writes V.
+  const Eigen::Index npad = (s.n + packed::kNR - 1) / packed::kNR * packed::kNR;
+  ctnn::AlignedBuffer<float> bp(static_cast<std::size_t>(s.k * npad));  // the kernel's aligned loads
+  std::fill(bp.data(), bp.data() + s.k * npad, 0.0f);
+  for (Eigen::Index k = 0; k < s.k; ++k)
+    for (Eigen::Index j = 0; j < s.n; ++j)
+      bp[static_cast<std::size_t>(packed::PackedGemm::packed_b_offset(k, j, s.k, s.n))] = b[k * ldb + j];
+  plan2.run_packed_ab(s.m, s.n, s.k, ap.data(), bp.data(), c3.data(), ldc, accumulate);
+  CHECK(c == c3);
 }
 }  // namespace
 
-TEST_CASE("gemm: run_packed_a on pack_a_all's panels gives run()'s bits") {
+TEST_CASE("gemm: run_packed_a and run_packed_ab on panels packed beforehand give run()'s bits") {
   ctnn::Rng rng(11);
-  for (Shape s : {Shape{256, 256, 256}, Shape{64, 512, 24}, Shape{301, 300, 530}, Shape{7, 128, 3}})
+  for (Shape s : {Shape{256, 256, 256}, Shape{64, 512, 24}, Shape{301, 300, 530}, Shape{20, 700, 300}, Shape{7, 128, 3}})
     for (bool accumulate : {false, true}) {
       CAPTURE(s.m);
       CAPTURE(s.n);

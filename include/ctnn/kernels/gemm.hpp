@@ -128,6 +128,12 @@ class GemmPlan {
     static_assert(std::is_same_v<T, float>);
     packed_.template run_packed_a<TransB>(M, N, K, Ap, B, ldb, C, ldc, accumulate);
   }
+  // ... and with op(B) too laid out beforehand (packed::PackedGemm::packed_b_offset).
+  void run_packed_ab(Eigen::Index M, Eigen::Index N, Eigen::Index K, const float* Ap, const float* Bp, float* C,
+                     Eigen::Index ldc, bool accumulate) {
+    static_assert(std::is_same_v<T, float>);
+    packed_.run_packed_ab(M, N, K, Ap, Bp, C, ldc, accumulate);
+  }
 #endif
 
  private:

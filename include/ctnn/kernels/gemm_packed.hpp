@@ -64,7 +64,7 @@ class PackedGemm {
         M, N, K, C, ldc, accumulate,
         [&](Index jc, Index nc, Index pc, Index kc) { pack_b<kNR, TransB>(B, ldb, jc, nc, pc, kc, b_.data()); },
         [&](Index ic, Index mc, Index pc, Index kc) { pack_a<kMR, TransA>(A, lda, ic, mc, pc, kc, a_.data()); },
-        [&](Index mc, Index nc, Index kc, float* Cb, bool add) { block(a_.data(), mc, nc, kc, Cb, ldc, add); });
+        [&](Index mc, Index nc, Index kc, float* Cb, bool add) { block(a_.data(), b_.data(), mc, nc, kc, Cb, ldc, add); });
   }
 
   // op(A) [M, K] packed once for many products (a Winograd filter, used by every group of a batch):
@@ -88,7 +88,24 @@ class PackedGemm {
         M, N, K, C, ldc, accumulate,
         [&](Index jc, Index nc, Index pc, Index kc) { pack_b<kNR, TransB>(B, ldb, jc, nc, pc, kc, b_.data()); },
         [&](Index ic, Index, Index pc, Index kc) { a = Ap + pc * round_up(M, kMR) + ic * kc; },
-        [&](Index mc, Index nc, Index kc, float* Cb, bool add) { block(a, mc, nc, kc, Cb, ldc, add); });
+        [&](Index mc, Index nc, Index kc, float* Cb, bool add) { block(a, b_.data(), mc, nc, kc, Cb, ldc, add); });
+  }
+
+  // op(B) [K, N] as the blocks run() packs, written in place by its producer (Winograd's input
+  // transform): block (jc, pc) at pc * round_up(N, NR) + jc * kc, so element (k, j) is at
+  // packed_b_offset(k, j, K, N); the columns past N of the last panel must be zeros.
+  static Index packed_b_offset(Index k, Index j, Index K, Index N) {
+    const Index pc = k / kKC * kKC, kc = std::min(kKC, K - pc);
+    return pc * round_up(N, kNR) + j / kNR * kNR * kc + (k - pc) * kNR + j % kNR;
+  }
+  // run() on op(A) from pack_a_all and op(B) laid out by packed_b_offset: the same bits again.
+  void run_packed_ab(Index M, Index N, Index K, const float* Ap, const float* Bp, float* C, Index ldc,
+                     bool accumulate) {
+    const float *a = Ap, *b = Bp;
+    blocked_gemm<kNC, kKC, kMC>(
+        M, N, K, C, ldc, accumulate, [&](Index jc, Index, Index pc, Index kc) { b = Bp + pc * round_up(N, kNR) + jc * kc; },
+        [&](Index ic, Index, Index pc, Index kc) { a = Ap + pc * round_up(M, kMR) + ic * kc; },
+        [&](Index mc, Index nc, Index kc, float* Cb, bool add) { block(a, b, mc, nc, kc, Cb, ldc, add); });
   }
 
  private:
@@ -103,13 +120,13 @@ class PackedGemm {
     if (static_cast<std::size_t>(b_need) > b_.size()) b_.resize(static_cast<std::size_t>(b_need));
   }
 
-  // C[mc, nc] (+)= packed A block a [mc, kc] * packed B block [kc, nc].
-  void block(const float* a, Index mc, Index nc, Index kc, float* C, Index ldc, bool add) const {
+  // C[mc, nc] (+)= packed A block a [mc, kc] * packed B block b [kc, nc].
+  void block(const float* a, const float* b, Index mc, Index nc, Index kc, float* C, Index ldc, bool add) const {
     for (Index ir = 0; ir < mc; ir += kMR) {
       const Index rows = std::min(kMR, mc - ir);
       const float* ap = a + ir * kc;
       for (Index jr = 0; jr < nc; jr += kNR)
-        microkernel_rows(rows, kc, ap, b_.data() + jr * kc, C + ir * ldc + jr, ldc, std::min(kNR, nc - jr), add);
+        microkernel_rows(rows, kc, ap, b + jr * kc, C + ir * ldc + jr, ldc, std::min(kNR, nc - jr), add);
     }
   }
 

@@ -106,11 +106,27 @@ void gather(const T* planes, std::size_t t0, std::size_t count, std::size_t plan
   }
 }
 
+// Where element (c, t) of each V[xi] lies in its matrix: row-major [Cin][cols]; or, `packed`, where ctnn's
+// packed kernel reads its op(B) of N = ncols columns (packed::PackedGemm::packed_b_offset), so the
+// forward's GEMMs need not copy V into panels. A run of kLanes columns from t (a multiple of kLanes) is
+// contiguous either way.
+template <class S>
+inline std::size_t v_offset(bool packed, std::size_t c, std::size_t t, std::size_t ncols) {
+#if defined(__AVX512F__)
+  using packed::Index;
+  if (packed)
+    return static_cast<std::size_t>(packed::PackedGemm::packed_b_offset(static_cast<Index>(c), static_cast<Index>(t),
+                                                                        S::Ci, static_cast<Index>(ncols)));
+#endif
+  (void)packed, (void)ncols;
+  return c * S::cols + t;
+}
+
 // src: `count` samples of [C, H, W] planes (sample stride `stride`), channel c  ->
-// tiles [aa][C][ncols] of region v (row stride cols): V = BT d BT^T of each [a, a] window.
+// tiles [aa][C][ncols] of region v (v_offset's layout): V = BT d BT^T of each [a, a] window.
 template <ConvGeometry G, std::size_t M, class T>
 void input_tiles(const T* src, std::size_t count, std::size_t ncols, std::size_t c, std::size_t channels,
-                 std::size_t h, std::size_t w, std::size_t pad, T* planes, T* v) {
+                 std::size_t h, std::size_t w, std::size_t pad, T* planes, T* v, bool packed) {
   using S = WinogradShape<G, M>;
   constexpr std::size_t L = S::L, a = S::a;
   for (std::size_t s = 0; s < count; ++s) {
@@ -122,7 +138,8 @@ void input_tiles(const T* src, std::size_t count, std::size_t ncols, std::size_t
   for (std::size_t t0 = 0; t0 < ncols; t0 += L) {
     gather<S, a>(planes, t0, count, S::plane, S::wp, d);
     Transforms<M>::input(d, u);
-    for (std::size_t xi = 0; xi < S::aa; ++xi) std::copy_n(u + xi * L, L, v + (xi * channels + c) * S::cols + t0);
+    T* dst = v + v_offset<S>(packed, c, t0, ncols);
+    for (std::size_t xi = 0; xi < S::aa; ++xi) std::copy_n(u + xi * L, L, dst + xi * channels * S::cols);
   }
 }
 
@@ -148,14 +165,18 @@ bool pack_filter(T* u, const GemmPlan<T>& plan, Eigen::Index N) {
 }
 
 // C [M, N] = op(U[xi]) * B [K, N] (ldb = ldc = S::ld) by `plan`: on U[xi] packed by pack_filter when
-// `packed`, else U[xi] itself (at u + xi * M * K).
+// `packed` (and then, in the forward, B = V[xi] laid out by v_offset), else U[xi] itself (at u + xi * M * K).
 template <class S, bool Trans, class T>
 void filter_gemm(GemmPlan<T>& plan, bool packed, const T* u, std::size_t xi, Eigen::Index N, const T* B, T* C) {
   const Eigen::Index M = Trans ? S::Ci : S::Co, K = Trans ? S::Co : S::Ci;
 #if defined(__AVX512F__)
   if constexpr (packed_gemm_available<T>) {
     if (packed) {
-      plan.template run_packed_a<false>(M, N, K, u + S::filter + xi * S::packed_u, B, S::ld, C, S::ld, false);
+      const T* up = u + S::filter + xi * S::packed_u;
+      if constexpr (Trans)
+        plan.template run_packed_a<false>(M, N, K, up, B, S::ld, C, S::ld, false);
+      else
+        plan.run_packed_ab(M, N, K, up, B, C, S::ld, false);
       return;
     }
   }
@@ -178,10 +199,11 @@ struct Regions {
         mt(v + S::v_size) {
     std::fill(in, in + S::in_planes + S::dy_planes, T(0));
   }
-  // V of samples [first, first + count) of x [N, Cin, H, W], every channel, ncols columns.
-  void input(const T* x, std::size_t first, std::size_t count, std::size_t ncols) {
+  // V of samples [first, first + count) of x [N, Cin, H, W], every channel, ncols columns (packed:
+  // in the packed kernel's layout, v_offset).
+  void input(const T* x, std::size_t first, std::size_t count, std::size_t ncols, bool packed = false) {
     for (std::size_t c = 0; c < G.cin; ++c)
-      input_tiles<G, M>(x + first * G.in_size(), count, ncols, c, G.cin, G.h, G.w, G.pad, in, v);
+      input_tiles<G, M>(x + first * G.in_size(), count, ncols, c, G.cin, G.h, G.w, G.pad, in, v, packed);
   }
 };
 
@@ -226,7 +248,7 @@ void winograd_forward(const T* x, const T* w, const T* bias, T* y, std::size_t n
 #pragma omp for schedule(static)
     for (std::size_t grp = 0; grp < groups.count; ++grp) {
       const std::size_t first = grp * groups.size, count = std::min(groups.size, n - first);
-      r.input(x, first, count, ncols);
+      r.input(x, first, count, ncols, packed);
       for (std::size_t xi = 0; xi < S::aa; ++xi)
         winograd::filter_gemm<S, false>(plans[tid].forward, packed, u, xi, N, r.v + xi * G.cin * S::cols,
                                         r.mt + xi * G.cout * S::cols);
