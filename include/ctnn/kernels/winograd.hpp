@@ -10,6 +10,9 @@
 // Backward, per group: dMt = AT^T dy AT; dU[xi] += dMt[xi] * V[xi]^T (weight gradient);
 // dV[xi] = U[xi]^T * dMt[xi], dx = sum of the overlapping tiles BT^T dV BT (input gradient);
 // finally dw += G^T dU G (kernels/winograd_backward.hpp). These are the exact adjoints of the forward's linear maps.
+// Where the GEMMs run on ctnn's packed kernel, U (U^T for dV) is packed into its panels once per call
+// (winograd::pack_filter), not once per group, and the forward's input transform writes V straight in
+// the kernel's B layout (v_offset): the same products in the same order, so the same bits.
 // The weight gradient is summed in `slots` fixed partials as in conv2d_backward, so the result
 // depends on the slot count (the width), not on the active thread count.
 #include <algorithm>
