@@ -95,12 +95,9 @@ class GemmPlan {
   void run(Eigen::Index M, Eigen::Index N, Eigen::Index K, const T* A, Eigen::Index lda, const T* B,
            Eigen::Index ldb, T* C, Eigen::Index ldc, bool accumulate) {
     if constexpr (std::is_same_v<T, float>) {
-      if (precision_ == Precision::bf16) {
-        const GemmKernel k = kernel_ == GemmKernel::automatic ? gemm_kernel_from_environment() : kernel_;
-        if (k == GemmKernel::packed || (k == GemmKernel::automatic && use_bf16_gemm(M, N, K))) {
-          run_bf16<TransA, TransB>(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
-          return;
-        }
+      if (takes_bf16(M, N, K)) {
+        run_bf16<TransA, TransB>(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+        return;
       }
     }
     run_fp32<TransA, TransB>(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
@@ -108,15 +105,7 @@ class GemmPlan {
 
   // Whether run() of this size takes ctnn's packed fp32 kernel (where run_packed_a may be called).
   bool takes_packed_fp32(Eigen::Index M, Eigen::Index N, Eigen::Index K) const {
-    if constexpr (packed_gemm_available<T>) {
-      const GemmKernel k = kernel_ == GemmKernel::automatic ? gemm_kernel_from_environment() : kernel_;
-      if (precision_ == Precision::bf16 && (k == GemmKernel::packed || (k == GemmKernel::automatic && use_bf16_gemm(M, N, K))))
-        return false;
-      return k == GemmKernel::packed || (k == GemmKernel::automatic && use_packed_gemm(M, N, K));
-    } else {
-      (void)M, (void)N, (void)K;
-      return false;
-    }
+    return packed_gemm_available<T> && !takes_bf16(M, N, K) && takes_packed(M, N, K);
   }
 
 #if defined(__AVX512F__)
@@ -137,6 +126,20 @@ class GemmPlan {
 #endif
 
  private:
+  GemmKernel effective_kernel() const {
+    return kernel_ == GemmKernel::automatic ? gemm_kernel_from_environment() : kernel_;
+  }
+  // run()'s choices: the bf16 GEMM (float, precision bf16); else, in run_fp32, the packed kernel.
+  bool takes_bf16(Eigen::Index M, Eigen::Index N, Eigen::Index K) const {
+    const GemmKernel k = effective_kernel();
+    return std::is_same_v<T, float> && precision_ == Precision::bf16 &&
+           (k == GemmKernel::packed || (k == GemmKernel::automatic && use_bf16_gemm(M, N, K)));
+  }
+  bool takes_packed(Eigen::Index M, Eigen::Index N, Eigen::Index K) const {
+    const GemmKernel k = effective_kernel();
+    return k == GemmKernel::packed || (k == GemmKernel::automatic && use_packed_gemm(M, N, K));
+  }
+
   template <bool TransA, bool TransB>
   void run_bf16(Eigen::Index M, Eigen::Index N, Eigen::Index K, const float* A, Eigen::Index lda, const float* B,
                 Eigen::Index ldb, float* C, Eigen::Index ldc, bool accumulate) {
@@ -165,8 +168,7 @@ class GemmPlan {
                 Eigen::Index ldb, T* C, Eigen::Index ldc, bool accumulate) {
 #if defined(__AVX512F__)
     if constexpr (std::is_same_v<T, float>) {
-      const GemmKernel k = kernel_ == GemmKernel::automatic ? gemm_kernel_from_environment() : kernel_;
-      if (k == GemmKernel::packed || (k == GemmKernel::automatic && use_packed_gemm(M, N, K))) {
+      if (takes_packed(M, N, K)) {
         packed_.template run<TransA, TransB>(M, N, K, A, lda, B, ldb, C, ldc, accumulate);
         return;
       }

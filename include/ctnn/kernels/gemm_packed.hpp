@@ -70,12 +70,13 @@ class PackedGemm {
   // op(A) [M, K] packed once for many products (a Winograd filter, used by every group of a batch):
   // the blocks run() packs, one after another, block (ic, pc) at pc * round_up(M, MR) + ic * kc.
   static Index packed_a_size(Index M, Index K) { return round_up(M, kMR) * K; }
+  static Index packed_a_block(Index M, Index ic, Index pc, Index kc) { return pc * round_up(M, kMR) + ic * kc; }
   template <bool TransA>
   static void pack_a_all(const float* A, Index lda, Index M, Index K, float* dst) {
     for (Index pc = 0; pc < K; pc += kKC) {
       const Index kc = std::min(kKC, K - pc);
       for (Index ic = 0; ic < M; ic += kMC)
-        pack_a<kMR, TransA>(A, lda, ic, std::min(kMC, M - ic), pc, kc, dst + pc * round_up(M, kMR) + ic * kc);
+        pack_a<kMR, TransA>(A, lda, ic, std::min(kMC, M - ic), pc, kc, dst + packed_a_block(M, ic, pc, kc));
     }
   }
   // run() on op(A) packed by pack_a_all: the same products in the same order, so the same bits.
@@ -87,24 +88,25 @@ class PackedGemm {
     blocked_gemm<kNC, kKC, kMC>(
         M, N, K, C, ldc, accumulate,
         [&](Index jc, Index nc, Index pc, Index kc) { pack_b<kNR, TransB>(B, ldb, jc, nc, pc, kc, b_.data()); },
-        [&](Index ic, Index, Index pc, Index kc) { a = Ap + pc * round_up(M, kMR) + ic * kc; },
+        [&](Index ic, Index, Index pc, Index kc) { a = Ap + packed_a_block(M, ic, pc, kc); },
         [&](Index mc, Index nc, Index kc, float* Cb, bool add) { block(a, b_.data(), mc, nc, kc, Cb, ldc, add); });
   }
 
   // op(B) [K, N] as the blocks run() packs, written in place by its producer (Winograd's input
   // transform): block (jc, pc) at pc * round_up(N, NR) + jc * kc, so element (k, j) is at
   // packed_b_offset(k, j, K, N); the columns past N of the last panel must be zeros.
+  static Index packed_b_block(Index N, Index jc, Index pc, Index kc) { return pc * round_up(N, kNR) + jc * kc; }
   static Index packed_b_offset(Index k, Index j, Index K, Index N) {
     const Index pc = k / kKC * kKC, kc = std::min(kKC, K - pc);
-    return pc * round_up(N, kNR) + j / kNR * kNR * kc + (k - pc) * kNR + j % kNR;
+    return packed_b_block(N, j / kNR * kNR, pc, kc) + (k - pc) * kNR + j % kNR;
   }
   // run() on op(A) from pack_a_all and op(B) laid out by packed_b_offset: the same bits again.
   void run_packed_ab(Index M, Index N, Index K, const float* Ap, const float* Bp, float* C, Index ldc,
                      bool accumulate) {
     const float *a = Ap, *b = Bp;
     blocked_gemm<kNC, kKC, kMC>(
-        M, N, K, C, ldc, accumulate, [&](Index jc, Index, Index pc, Index kc) { b = Bp + pc * round_up(N, kNR) + jc * kc; },
-        [&](Index ic, Index, Index pc, Index kc) { a = Ap + pc * round_up(M, kMR) + ic * kc; },
+        M, N, K, C, ldc, accumulate, [&](Index jc, Index, Index pc, Index kc) { b = Bp + packed_b_block(N, jc, pc, kc); },
+        [&](Index ic, Index, Index pc, Index kc) { a = Ap + packed_a_block(M, ic, pc, kc); },
         [&](Index mc, Index nc, Index kc, float* Cb, bool add) { block(a, b, mc, nc, kc, Cb, ldc, add); });
   }
 
