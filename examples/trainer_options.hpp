@@ -38,11 +38,15 @@ struct RunOptions {
   std::string adapt_threads = "on";  // on | off: the ThreadGovernor (core/thread_governor.hpp)
   std::string precision = "auto";  // fp32 | bf16 | auto (resolve_precision)
   std::string conv;  // the process-wide ConvAlgorithm (apply_conv_algorithm); empty: CTNN_CONV or automatic
+  std::string winograd_gradients;  // fp32 | bf16 (apply_conv_algorithm); empty: CTNN_WINOGRAD_GRADIENTS or fp32
 };
 
-// --conv: every conv layer's algorithm (ctnn::set_conv_algorithm, kernels/winograd_select.hpp).
+// --conv: every conv layer's algorithm (ctnn::set_conv_algorithm, kernels/winograd_select.hpp);
+// --winograd-gradients: the precision of the Winograd layers' gradient GEMMs in a bf16 network
+// (ctnn::set_winograd_gradient_precision).
 inline void apply_conv_algorithm(const RunOptions& o) {
   if (!o.conv.empty()) ctnn::set_conv_algorithm(*ctnn::parse_conv_algorithm(o.conv));
+  if (!o.winograd_gradients.empty()) ctnn::set_winograd_gradient_precision(*ctnn::parse_precision(o.winograd_gradients));
 }
 
 // --threads and --adapt-threads: the width, and whether fewer threads run while other processes
@@ -68,8 +72,11 @@ inline ctnn::Precision resolve_precision(const RunOptions& o, bool speed_preset)
 inline void print_precision(ctnn::Precision p) {
   if (p == ctnn::Precision::bf16)
     std::printf("precision bf16: conv and linear GEMMs on bf16 inputs with fp32 accumulation (%s); fp32 master weights, "
-                "BatchNorm and loss; Winograd convs in fp32\n",
-                ctnn::bf16_native ? "AVX512_BF16 kernel" : "portable path: built without AVX512_BF16, slower");
+                "BatchNorm and loss; Winograd convs in fp32%s\n",
+                ctnn::bf16_native ? "AVX512_BF16 kernel" : "portable path: built without AVX512_BF16, slower",
+                ctnn::winograd_gradient_precision() == ctnn::Precision::bf16
+                    ? " forward, bf16 gradients (--winograd-gradients bf16)"
+                    : "");
   else
     std::printf("precision fp32\n");
 }
@@ -89,7 +96,7 @@ inline const CLI::Validator positive = CLI::Validator(
     },
     "> 0");
 
-// Adds --seed, --threads, --precision, --conv, --train-limit, --test-limit, --metrics, --no-prefetch, --on-nan,
+// Adds --seed, --threads, --precision, --conv, --winograd-gradients, --train-limit, --test-limit, --metrics, --no-prefetch, --on-nan,
 // --adapt-threads, --save and --save-onnx;
 // returns --save, which a trainer may make exclusive with its own options.
 inline CLI::Option* add_run_options(CLI::App& app, RunOptions& o) {
@@ -106,6 +113,11 @@ inline CLI::Option* add_run_options(CLI::App& app, RunOptions& o) {
                  "the first step, keep the fastest) | im2col | winograd_f2 | winograd_f4 (default: CTNN_CONV, else "
                  "automatic)")
       ->check(CLI::IsMember({"automatic", "benchmark", "im2col", "winograd_f2", "winograd_f4"}));
+  app.add_option("--winograd-gradients", o.winograd_gradients,
+                 "In a bf16 network, the precision of the Winograd convs' weight- and input-gradient GEMMs: fp32 (as "
+                 "their forward) | bf16 (faster, less exact: docs/winograd.md) (default: CTNN_WINOGRAD_GRADIENTS, "
+                 "else fp32)")
+      ->check(CLI::IsMember({"fp32", "bf16"}));
   app.add_option("--train-limit", o.train_limit, "Use only the first N training images")->check(positive);
   app.add_option("--test-limit", o.test_limit, "Use only the first N test images")->check(positive);
   app.add_option("--metrics", o.metrics, "Write per-epoch metrics to this CSV file (rewritten after each epoch)");

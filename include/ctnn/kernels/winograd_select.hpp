@@ -14,7 +14,8 @@
 //                shapes follow the fixed rule.
 // Precision: im2col runs its GEMMs in the network's precision; Winograd always in fp32 (its
 // transforms widen the values that bf16 would then round; docs/winograd.md), so in a bf16 network a
-// Winograd layer is an fp32 layer, chosen where that is faster than im2col in bf16 (winograd_gemm_precision).
+// Winograd layer is an fp32 layer, chosen where that is faster than im2col in bf16 (winograd_gemm_precision),
+// unless its gradient GEMMs are set to bf16 (set_winograd_gradient_precision, conv_gradient_precision).
 // A layer's own choice (ConvLayer::set_algorithm) comes first; then the process-wide one,
 // set_conv_algorithm() or, read once at the first use, the environment variable CTNN_CONV
 // (im2col, winograd_f2, winograd_f4, benchmark, automatic), so one binary times a network both ways. A
@@ -66,6 +67,16 @@ inline std::atomic<ConvAlgorithm>& process_conv_algorithm() {
   }();
   return a;
 }
+inline std::atomic<Precision>& process_winograd_gradients() {
+  static std::atomic<Precision> p = [] {
+    const char* v = std::getenv("CTNN_WINOGRAD_GRADIENTS");
+    if (!v) return Precision::fp32;
+    if (auto p = parse_precision(v)) return *p;
+    std::fprintf(stderr, "ctnn: CTNN_WINOGRAD_GRADIENTS=%s is not one of fp32, bf16; using fp32\n", v);
+    return Precision::fp32;
+  }();
+  return p;
+}
 inline std::atomic<bool>& process_conv_notes() {
   static std::atomic<bool> on{true};
   return on;
@@ -75,6 +86,15 @@ inline std::atomic<bool>& process_conv_notes() {
 // The process-wide choice for every layer left at ConvAlgorithm::automatic.
 inline void set_conv_algorithm(ConvAlgorithm a) { detail::process_conv_algorithm().store(a); }
 inline ConvAlgorithm conv_algorithm() { return detail::process_conv_algorithm().load(); }
+// The precision of the Winograd layers' gradient GEMMs (weight and input gradient) in a bf16 network:
+// fp32 (the default, as their forward) or bf16 (kernels::conv_gradient_precision); an fp32 network
+// ignores it. Read once from the environment variable CTNN_WINOGRAD_GRADIENTS (fp32, bf16) unless set.
+// bf16 makes those passes faster (the bf16 kernel at twice the fp32 rate) and less exact: the
+// transforms widen the values that bf16 then rounds, so F(4x4, 3x3)'s gradients in bf16 are about 8x
+// further from exact than im2col's in bf16 (docs/winograd.md, bench/winograd_error.cpp); whether a
+// recipe trains as well so is a measured property of that recipe, not a general one.
+inline void set_winograd_gradient_precision(Precision p) { detail::process_winograd_gradients().store(p); }
+inline Precision winograd_gradient_precision() { return detail::process_winograd_gradients().load(); }
 // Whether the "ctnn: Conv ...: <algorithm>" notes are printed to stderr (default on).
 inline void set_conv_notes(bool on) { detail::process_conv_notes().store(on); }
 
@@ -160,6 +180,23 @@ constexpr Precision winograd_gemm_precision(ConvAlgorithm a, Precision network) 
   return a == ConvAlgorithm::im2col ? network : Precision::fp32;
 }
 
+// The precision of a conv's gradient GEMMs (weight and input gradient) under algorithm a in a network
+// of precision `network`, where `winograd_gradients` is the process-wide choice for Winograd layers
+// (set_winograd_gradient_precision): the network's for im2col; for Winograd, bf16 only in a bf16 network
+// whose Winograd gradients are set to bf16, else fp32. The forward stays winograd_gemm_precision's.
+constexpr Precision conv_gradient_precision(ConvAlgorithm a, Precision network, Precision winograd_gradients) {
+  if (a == ConvAlgorithm::im2col) return network;
+  return network == Precision::bf16 && winograd_gradients == Precision::bf16 ? Precision::bf16 : Precision::fp32;
+}
+
+// What the note on a layer's algorithm adds about its GEMMs' precision where it is not the network's.
+inline const char* winograd_precision_note(ConvAlgorithm a, Precision network) {
+  if (winograd_gemm_precision(a, network) == network) return "";
+  return conv_gradient_precision(a, network, winograd_gradient_precision()) == network
+             ? " (fp32 forward GEMMs, bf16 gradient GEMMs in a bf16 network)"
+             : " (fp32 GEMMs in a bf16 network)";
+}
+
 // What a layer of shape G with its own choice `layer` runs on a batch of n: im2col, winograd_f2 or
 // winograd_f4; or benchmark, when the layer is to look its choice up (or time it) itself: on a Winograd
 // shape, in either precision (in bf16 it times im2col in bf16 against Winograd in fp32); elsewhere
@@ -178,7 +215,7 @@ ConvAlgorithm resolve_conv_algorithm(ConvAlgorithm layer, Precision precision, s
   if (!(printed.fetch_or(bit) & bit) && ctnn::detail::process_conv_notes().load())
     std::fprintf(stderr, "ctnn: Conv %zu->%zu %zux%zu stride %zu pad %zu on %zux%zu: %s%s\n", G.cin, G.cout, G.k, G.k,
                  G.stride, G.pad, G.h, G.w, conv_algorithm_name(a),
-                 winograd_gemm_precision(a, precision) != precision ? " (fp32 GEMMs in a bf16 network)" : "");
+                 winograd_precision_note(a, precision));
   return a;
 }
 

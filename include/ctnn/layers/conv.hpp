@@ -142,7 +142,8 @@ class ConvLayer {
   // GEMM plans are per running thread; the weight-gradient partials per slot, one per thread of
   // the width (core/threads.hpp), which is what keeps results independent of the active count.
   // The plans take the context's precision for im2col, fp32 for Winograd (forward, weight- and
-  // input-gradient GEMMs alike; kernels::winograd_gemm_precision).
+  // input-gradient GEMMs alike; kernels::winograd_gemm_precision), unless the Winograd gradients are
+  // set to bf16 (set_winograd_gradient_precision; kernels::conv_gradient_precision).
   // col_ and partial_ hold the scratch and the partials of the algorithm that runs (the larger of
   // the two when both have run); wino_u_ Winograd's transformed filters. Returns the algorithm.
   // n, the batch, goes to the rule (a small batch runs im2col; kernels/winograd_select.hpp).
@@ -178,11 +179,12 @@ class ConvLayer {
     if (partial_.size() < slots * partial) partial_.resize(slots * partial);
     if (wino_u_.size() < filter) wino_u_.resize(filter);
     if (plans_.size() < threads) plans_.resize(threads);
-    const Precision gemm = kernels::winograd_gemm_precision(a, precision);  // Winograd: fp32
+    const Precision forward = kernels::winograd_gemm_precision(a, precision);  // Winograd: fp32
+    const Precision gradients = kernels::conv_gradient_precision(a, precision, winograd_gradient_precision());
     for (auto& p : plans_) {
-      p.forward.set_precision(gemm);
-      p.weight_grad.set_precision(gemm);
-      p.input_grad.set_precision(gemm);
+      p.forward.set_precision(forward);
+      p.weight_grad.set_precision(gradients);
+      p.input_grad.set_precision(gradients);
     }
   }
 
