@@ -231,7 +231,7 @@ int run_model(const Options& o, const presets::Recipe& r) {
     return 2;
   }
   trainer::apply_threads(o);
-  trainer::apply_conv_algorithm(o);
+  trainer::apply_conv_algorithm(o, r.winograd_gradients);
   const auto t_load = std::chrono::steady_clock::now();
   const auto train_set = data::load_cifar10(dir, data::Split::train, o.train_limit);
   const auto test_set = data::load_cifar10(dir, data::Split::test, o.test_limit);

@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <optional>
 #include <string>
@@ -43,10 +44,13 @@ struct RunOptions {
 
 // --conv: every conv layer's algorithm (ctnn::set_conv_algorithm, kernels/winograd_select.hpp);
 // --winograd-gradients: the precision of the Winograd layers' gradient GEMMs in a bf16 network
-// (ctnn::set_winograd_gradient_precision).
-inline void apply_conv_algorithm(const RunOptions& o) {
+// (ctnn::set_winograd_gradient_precision); unset, CTNN_WINOGRAD_GRADIENTS if that is set, else the
+// preset's `preset_gradients` (fp32 | bf16; empty: fp32, the library's default).
+inline void apply_conv_algorithm(const RunOptions& o, const std::string& preset_gradients = "") {
   if (!o.conv.empty()) ctnn::set_conv_algorithm(*ctnn::parse_conv_algorithm(o.conv));
-  if (!o.winograd_gradients.empty()) ctnn::set_winograd_gradient_precision(*ctnn::parse_precision(o.winograd_gradients));
+  const std::string& g =
+      !o.winograd_gradients.empty() || std::getenv("CTNN_WINOGRAD_GRADIENTS") ? o.winograd_gradients : preset_gradients;
+  if (!g.empty()) ctnn::set_winograd_gradient_precision(*ctnn::parse_precision(g));
 }
 
 // --threads and --adapt-threads: the width, and whether fewer threads run while other processes
@@ -116,7 +120,7 @@ inline CLI::Option* add_run_options(CLI::App& app, RunOptions& o) {
   app.add_option("--winograd-gradients", o.winograd_gradients,
                  "In a bf16 network, the precision of the Winograd convs' weight- and input-gradient GEMMs: fp32 (as "
                  "their forward) | bf16 (faster, less exact: docs/winograd.md) (default: CTNN_WINOGRAD_GRADIENTS, "
-                 "else fp32)")
+                 "else the preset's: bf16 for airbench_muon, fp32 otherwise)")
       ->check(CLI::IsMember({"fp32", "bf16"}));
   app.add_option("--train-limit", o.train_limit, "Use only the first N training images")->check(positive);
   app.add_option("--test-limit", o.test_limit, "Use only the first N test images")->check(positive);
