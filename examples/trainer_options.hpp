@@ -39,7 +39,7 @@ struct RunOptions {
   std::string adapt_threads = "on";  // on | off: the ThreadGovernor (core/thread_governor.hpp)
   std::string precision = "auto";  // fp32 | bf16 | auto (resolve_precision)
   std::string conv;  // the process-wide ConvAlgorithm (apply_conv_algorithm); empty: CTNN_CONV or automatic
-  std::string winograd_gradients;  // fp32 | bf16 (apply_conv_algorithm); empty: CTNN_WINOGRAD_GRADIENTS or fp32
+  std::string winograd_gradients;  // fp32 | bf16 (apply_conv_algorithm); empty: CTNN_WINOGRAD_GRADIENTS, else the preset's
 };
 
 // --conv: every conv layer's algorithm (ctnn::set_conv_algorithm, kernels/winograd_select.hpp);
